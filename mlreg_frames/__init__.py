@@ -1,0 +1,80 @@
+"""mlreg_frames: Azure Machine Learning registries as tidy pandas tables and Parquet.
+
+Example::
+
+    import mlreg_frames as mf
+    tables = mf.flatten(mf.read_pages("data/sample"))   # offline, from saved ARM pages
+    tables = mf.fetch_registries()                       # live, every subscription you see
+    tables.registries.head()
+    tables.to_parquet("out/")
+
+The heavy or optional parts (fetching, plots, widgets, the lake) load on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    ArmError,
+    CostExportError,
+    FetchError,
+    FlattenError,
+    InsecureEndpointError,
+    LakeError,
+    MlregFramesError,
+    PagesError,
+    PaginationError,
+    SchemaError,
+)
+from .flatten import flatten
+from .pages import read_pages
+from .tables import RegistryTables, read_parquet
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "fetch_registries": "mlreg_frames.fetch",
+    "read_cost_export": "mlreg_frames.costs",
+    "explore": "mlreg_frames.widgets",
+}
+
+__all__ = [
+    "ArmError",
+    "CostExportError",
+    "FetchError",
+    "FlattenError",
+    "InsecureEndpointError",
+    "LakeError",
+    "MlregFramesError",
+    "PagesError",
+    "PaginationError",
+    "RegistryTables",
+    "SchemaError",
+    "__version__",
+    "explore",
+    "fetch_registries",
+    "flatten",
+    "read_cost_export",
+    "read_pages",
+    "read_parquet",
+]
+
+if TYPE_CHECKING:
+    from .costs import read_cost_export
+    from .fetch import fetch_registries
+    from .widgets import explore
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlreg_frames' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

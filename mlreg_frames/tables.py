@@ -1,0 +1,301 @@
+"""RegistryTables: the seven tidy tables (plus fetch errors), validated, and their Parquet round trip.
+
+``to_parquet`` writes ``<dir>/<table>.parquet`` atomically (a temporary file in the same
+folder, fsync, then ``os.replace``), so a reader never sees a half-written file, with the
+Arrow schema declared in :mod:`mlreg_frames.schema` and the provenance in the file metadata.
+``read_parquet`` casts back to the declared dtypes, so the round trip is exact.
+
+Example::
+
+    >>> import mlreg_frames as mf
+    >>> tables = mf.flatten(mf.read_pages("data/sample"))
+    >>> tables.to_parquet("out/")                       # doctest: +SKIP
+    >>> mf.read_parquet("out/").registries.shape        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import schema
+from .errors import SchemaError
+
+__all__ = ["METADATA_KEY", "RegistryTables", "read_parquet"]
+
+METADATA_KEY = b"mlreg_frames"
+"""Parquet key-value metadata key holding ``{"table", "schema_version", "provenance"}``."""
+
+SCHEMA_VERSION = 1
+
+
+def _empty(name: str) -> Any:
+    return field(default_factory=lambda: schema.empty_frame(name))
+
+
+@dataclass
+class RegistryTables:
+    """The registry tables of one flatten or fetch, joinable on ``registry_id``.
+
+    Attributes:
+        registries, regions, storage, acr, identities, pe_connections, tags: the tables
+            declared in :mod:`mlreg_frames.schema`.
+        fetch_errors: scopes a fetch could not read (empty after a plain flatten).
+        provenance: where the data came from (source, api version, fetched at...).
+
+    Example::
+
+        >>> t = RegistryTables.empty()
+        >>> [name for name, frame in t.items()][:3]
+        ['registries', 'regions', 'storage']
+    """
+
+    registries: pd.DataFrame = _empty("registries")
+    regions: pd.DataFrame = _empty("regions")
+    storage: pd.DataFrame = _empty("storage")
+    acr: pd.DataFrame = _empty("acr")
+    identities: pd.DataFrame = _empty("identities")
+    pe_connections: pd.DataFrame = _empty("pe_connections")
+    tags: pd.DataFrame = _empty("tags")
+    fetch_errors: pd.DataFrame = _empty("fetch_errors")
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls) -> RegistryTables:
+        """All tables with all columns and dtypes, no rows."""
+        return cls()
+
+    @classmethod
+    def from_frames(
+        cls,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        provenance: Mapping[str, Any] | None = None,
+        allow_missing: bool = False,
+    ) -> RegistryTables:
+        """Build from a mapping of table name to frame, conforming each to the schema.
+
+        Tables absent from ``frames`` are empty; ``allow_missing`` fills absent *columns*
+        with nulls (data written by an older schema).
+        """
+        unknown = set(frames) - set(schema.ALL_TABLES)
+        if unknown:
+            raise SchemaError(
+                f"unknown tables {sorted(unknown)}; the tables are {', '.join(schema.ALL_TABLES)}"
+            )
+        built = {
+            name: schema.conform(name, frames[name], allow_missing=allow_missing)
+            if name in frames
+            else schema.empty_frame(name)
+            for name in schema.ALL_TABLES
+        }
+        return cls(**built, provenance=dict(provenance or {}))
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in schema.ALL_TABLES:
+            raise KeyError(f"no table {name!r}; the tables are {', '.join(schema.ALL_TABLES)}")
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
+
+    def items(self, *, include_errors: bool = False) -> Iterator[tuple[str, pd.DataFrame]]:
+        """(name, frame) for the seven tables, and ``fetch_errors`` when asked."""
+        names = schema.ALL_TABLES if include_errors else schema.TABLES
+        for name in names:
+            yield name, self[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(schema.TABLES)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RegistryTables):
+            return NotImplemented
+        return all(
+            self[n].reset_index(drop=True).equals(other[n].reset_index(drop=True))
+            for n in schema.ALL_TABLES
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def counts(self, *, include_errors: bool = True) -> dict[str, int]:
+        """Rows per table."""
+        return {name: len(frame) for name, frame in self.items(include_errors=include_errors)}
+
+    def validate(self) -> RegistryTables:
+        """Check dtypes, unique keys and that every child row joins a registry.
+
+        Returns ``self`` so it chains; raises :class:`SchemaError` naming the table and column.
+        """
+        for name, frame in self.items(include_errors=True):
+            table = schema.ALL_TABLES[name]
+            if tuple(frame.columns) != table.column_names:
+                raise SchemaError(
+                    f"table {name!r} has columns {list(frame.columns)}, "
+                    f"expected {list(table.column_names)}",
+                    table=name,
+                )
+            for col, dtype in table.dtypes.items():
+                if frame[col].dtype != dtype:
+                    raise SchemaError(
+                        f"column {name}.{col} is {frame[col].dtype}, expected {dtype}",
+                        table=name,
+                        column=col,
+                    )
+            if name != "fetch_errors" and frame.duplicated(list(table.key)).any():
+                raise SchemaError(
+                    f"table {name!r} repeats its key {table.key}", table=name, column=table.key[-1]
+                )
+        known = set(self.registries["registry_id"].dropna())
+        for name, frame in self.items():
+            if name == "registries":
+                continue
+            orphans = set(frame["registry_id"].dropna()) - known
+            if orphans:
+                raise SchemaError(
+                    f"table {name!r} has rows for registries not in `registries`: "
+                    f"{sorted(orphans)[:3]}",
+                    table=name,
+                    column="registry_id",
+                )
+        return self
+
+    def select(self, registry_ids: Iterable[str]) -> RegistryTables:
+        """The same tables restricted to some registries (ids compared lower-cased)."""
+        wanted = {str(i).lower() for i in registry_ids}
+        frames = {
+            name: frame[frame["registry_id"].isin(wanted)].reset_index(drop=True)
+            for name, frame in self.items()
+        }
+        frames["fetch_errors"] = self.fetch_errors
+        return RegistryTables(**frames, provenance=dict(self.provenance))
+
+    def to_parquet(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write ``<directory>/<table>.parquet`` for every table, each atomically.
+
+        Returns the written paths by table name. ``fetch_errors`` is written too, so a
+        fetch's partial failures travel with its data.
+        """
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        written: dict[str, Path] = {}
+        for name, frame in self.items(include_errors=True):
+            path = out / f"{name}.parquet"
+            write_table_atomic(to_arrow(name, frame, self.provenance), path)
+            written[name] = path
+        return written
+
+    def _repr_html_(self) -> str:
+        regs = self.registries
+        subs = regs["subscription_id"].dropna().nunique()
+        regions = self.regions["location"].dropna().str.lower().nunique()
+        rows = "".join(
+            f"<tr><td>{html.escape(n)}</td><td style='text-align:right'>{c:,}</td></tr>"
+            for n, c in self.counts().items()
+        )
+        return (
+            "<div><b>RegistryTables</b>: "
+            f"{len(regs):,} registries in {subs:,} subscriptions, {regions:,} regions"
+            f"<table><tr><th>table</th><th>rows</th></tr>{rows}</table></div>"
+        )
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n}={c}" for n, c in self.counts().items())
+        return f"RegistryTables({counts})"
+
+
+def to_arrow(name: str, frame: pd.DataFrame, provenance: Mapping[str, Any] | None = None) -> pa.Table:
+    """One table as an Arrow table with the declared schema and mlreg_frames metadata."""
+    conformed = schema.conform(name, frame)
+    arrow = pa.Table.from_pandas(conformed, schema=schema.arrow_schema(name), preserve_index=False)
+    meta = {
+        "table": name,
+        "schema_version": SCHEMA_VERSION,
+        "provenance": dict(provenance or {}),
+    }
+    return arrow.replace_schema_metadata(
+        {METADATA_KEY: json.dumps(meta, default=str, sort_keys=True).encode()}
+    )
+
+
+def from_arrow(name: str, arrow: pa.Table, *, allow_missing: bool = True) -> pd.DataFrame:
+    """An Arrow table back to a pandas frame with the declared dtypes."""
+    frame = arrow.to_pandas(types_mapper=_types_mapper, ignore_metadata=True)
+    known = [c for c in frame.columns if c in schema.ALL_TABLES[name].column_names]
+    return schema.conform(name, frame[known], allow_missing=allow_missing)
+
+
+def _types_mapper(arrow_type: pa.DataType) -> Any:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pd.StringDtype("pyarrow")
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return pd.ArrowDtype(arrow_type)
+    if pa.types.is_boolean(arrow_type):
+        return pd.BooleanDtype()
+    if pa.types.is_integer(arrow_type):
+        return pd.Int64Dtype()
+    return None
+
+
+def write_table_atomic(arrow: pa.Table, path: Path) -> None:
+    """Write a Parquet file so that ``path`` is either the old file or the complete new one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(arrow, fh, compression="zstd")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The mlreg_frames metadata (table, schema version, provenance) of a Parquet file."""
+    meta = pq.read_schema(path).metadata or {}
+    raw = meta.get(METADATA_KEY)
+    return json.loads(raw) if raw else {}
+
+
+def read_parquet(directory: str | os.PathLike[str]) -> RegistryTables:
+    """Read tables written by :meth:`RegistryTables.to_parquet`; the round trip is exact.
+
+    Missing table files read as empty tables; missing columns (an older schema) as nulls.
+
+    Example::
+
+        >>> tables = read_parquet("out/")   # doctest: +SKIP
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise SchemaError(
+            f"{root} is not a folder of Parquet tables; write one with "
+            "`mlreg-frames flatten PATH --out DIR` or RegistryTables.to_parquet(DIR)"
+        )
+    frames: dict[str, pd.DataFrame] = {}
+    provenance: dict[str, Any] = {}
+    for name in schema.ALL_TABLES:
+        path = root / f"{name}.parquet"
+        if not path.exists():
+            continue
+        arrow = pq.read_table(path)
+        frames[name] = from_arrow(name, arrow)
+        raw = (arrow.schema.metadata or {}).get(METADATA_KEY)
+        if raw and not provenance:
+            provenance = json.loads(raw).get("provenance", {})
+    if not frames:
+        raise SchemaError(f"{root} holds no mlreg_frames Parquet tables (<table>.parquet)")
+    return RegistryTables.from_frames(frames, provenance=provenance, allow_missing=True)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(RegistryTables))
+assert set(schema.ALL_TABLES) <= set(_FIELD_NAMES)
