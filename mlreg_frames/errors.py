@@ -82,7 +82,7 @@ class FlattenError(MlregFramesError):
             )
             if part
         )
-        super().__init__(f"{message} ({where})" if where else message)
+        super().__init__(f"{where}: {message}" if where else message)
         self.page = page
         self.registry = registry
         self.field = field

@@ -83,7 +83,9 @@ def _get(obj: Mapping[str, Any], key: str) -> Any:
     return None
 
 
-def _extras(obj: Mapping[str, Any], known: frozenset[str], prefix: str, into: dict[str, Any]) -> None:
+def _extras(
+    obj: Mapping[str, Any], known: frozenset[str], prefix: str, into: dict[str, Any]
+) -> None:
     """Copy the keys of ``obj`` that are not modelled into ``into`` under ``prefix.key``."""
     for key, value in obj.items():
         if key not in known and key.lower() not in known:
@@ -135,7 +137,11 @@ def _obj(value: Any, ctx: _Ctx, field: str) -> dict[str, Any] | None:
     """``value`` if it is an object, None if null; anything else is a shape error."""
     if value is None or isinstance(value, dict):
         return value
-    raise ctx.fail(f"expected an object or null, got {type(value).__name__}", field)
+    raise ctx.fail(
+        f"expected an object or null, got {type(value).__name__}; the payload is not a "
+        "registry shape this version reads (check the api-version)",
+        field,
+    )
 
 
 def _list(value: Any, ctx: _Ctx, field: str) -> list[Any]:
@@ -144,7 +150,11 @@ def _list(value: Any, ctx: _Ctx, field: str) -> list[Any]:
         return []
     if isinstance(value, list):
         return value
-    raise ctx.fail(f"expected a list or null, got {type(value).__name__}", field)
+    raise ctx.fail(
+        f"expected a list or null, got {type(value).__name__}; the payload is not a "
+        "registry shape this version reads (check the api-version)",
+        field,
+    )
 
 
 def _sub(obj: dict[str, Any] | None, key: str, ctx: _Ctx, field: str, known: frozenset[str],
@@ -216,13 +226,19 @@ def _regions(rows: _Rows, rid: str, location: Any, regions: list[Any], ctx: _Ctx
         for s_index, entry in enumerate(
             _list(_get(region, "storageAccountDetails"), ctx, field + ".storageAccountDetails")
         ):
-            s_field = f"{field}.storageAccountDetails[{s_index}]"
-            rows.storage.append(
-                _account(rid, r_loc, r_index, s_index, entry, ctx, s_field, storage=True)
-            )
-        for a_index, entry in enumerate(_list(_get(region, "acrDetails"), ctx, field + ".acrDetails")):
-            a_field = f"{field}.acrDetails[{a_index}]"
-            rows.acr.append(_account(rid, r_loc, r_index, a_index, entry, ctx, a_field, storage=False))
+            if entry is not None:
+                s_field = f"{field}.storageAccountDetails[{s_index}]"
+                rows.storage.append(
+                    _account(rid, r_loc, r_index, s_index, entry, ctx, s_field, storage=True)
+                )
+        for a_index, entry in enumerate(
+            _list(_get(region, "acrDetails"), ctx, field + ".acrDetails")
+        ):
+            if entry is not None:
+                a_field = f"{field}.acrDetails[{a_index}]"
+                rows.acr.append(
+                    _account(rid, r_loc, r_index, a_index, entry, ctx, a_field, storage=False)
+                )
 
 
 def _account(rid: str, r_loc: Any, r_index: int, index: int, entry: Any, ctx: _Ctx, field: str,
@@ -274,7 +290,16 @@ def _identities(rows: _Rows, rid: str, identity: dict[str, Any], props: dict[str
         if not uai.keys() <= _K_UAI:
             _extras(uai, _K_UAI, "", extra)
         rows.identities.append(
-            (rid, "user", index, _get(uai, "principalId"), _get(uai, "clientId"), None, res_id, extra)
+            (
+                rid,
+                "user",
+                index,
+                _get(uai, "principalId"),
+                _get(uai, "clientId"),
+                None,
+                res_id,
+                extra,
+            )
         )
     settings = _obj(
         _get(props, "managedResourceGroupSettings"),
@@ -332,13 +357,21 @@ def _pe_connections(rows: _Rows, rid: str, props: dict[str, Any], ctx: _Ctx) -> 
         )  # fmt: skip
 
 
-def _registry(reg: Any, ctx: _Ctx) -> tuple[str, _Rows]:
+def _registry(reg: Any, ctx: _Ctx, index: int) -> tuple[str, _Rows]:
     """Walk one registry object into its rows; returns (registry_id, rows)."""
     if not isinstance(reg, dict):
-        raise ctx.fail(f"a registry must be a JSON object, got {type(reg).__name__}", "value[]")
+        raise ctx.fail(
+            f"a registry must be a JSON object, got {type(reg).__name__}; remove the entry "
+            "or pass the registries list response",
+            f"value[{index}]",
+        )
     arm_id = _get(reg, "id")
     if not isinstance(arm_id, str) or not arm_id:
-        raise ctx.fail("a registry has no string `id`; cannot key its rows", "id")
+        raise ctx.fail(
+            "a registry has no string `id`, so its rows cannot be keyed; pass registries "
+            "as ARM returns them",
+            f"value[{index}].id",
+        )
     ctx.registry = arm_id
     rtype = _get(reg, "type")
     if isinstance(rtype, str) and rtype.lower().endswith("privateendpointconnections"):
@@ -451,7 +484,7 @@ def flatten(items: Iterable[Any], *, provenance: Mapping[str, Any] | None = None
             api_versions.add(item.api_version)
         for index, reg in enumerate(registries):
             ctx = _Ctx(label, f"#{index}")
-            rid, rows = _registry(reg, ctx)
+            rid, rows = _registry(reg, ctx, index)
             seen.pop(rid, None)  # the last one seen wins, and moves to the end
             seen[rid] = rows
     prov: dict[str, Any] = {"inputs": n_pages, "registries": len(seen)}

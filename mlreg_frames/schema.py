@@ -132,28 +132,58 @@ REGISTRIES = Table(
         _REGISTRY_ID,
         _c("arm_id", "string", "The ARM id exactly as returned."),
         _c("name", "string", "The registry name."),
-        _c("subscription_id", "string", "Subscription parsed from the id (lower-case); null if the id does not parse."),
-        _c("resource_group", "string", "Resource group parsed from the id; null if the id does not parse."),
+        _c(
+            "subscription_id",
+            "string",
+            "Subscription parsed from the id (lower-case); null if the id does not parse.",
+        ),
+        _c(
+            "resource_group",
+            "string",
+            "Resource group parsed from the id; null if the id does not parse.",
+        ),
         _c("location", "string", "The primary Azure region."),
         _c("kind", "string", "ARM `kind`."),
-        _c("type", "string", "ARM resource type, e.g. Microsoft.MachineLearningServices/registries."),
+        _c(
+            "type",
+            "string",
+            "ARM resource type, e.g. Microsoft.MachineLearningServices/registries.",
+        ),
         _c("sku_name", "string", "`sku.name`."),
         _c("sku_tier", "string", "`sku.tier` (Free, Basic, Standard, Premium)."),
         _c("sku_size", "string", "`sku.size`."),
         _c("sku_family", "string", "`sku.family`."),
         _c("sku_capacity", "int", "`sku.capacity`."),
-        _c("identity_type", "string", "`identity.type` (SystemAssigned, UserAssigned, both, None)."),
-        _c("public_network_access", "string", "`properties.publicNetworkAccess` (Enabled / Disabled)."),
-        _c("intellectual_property_publisher", "string", "`properties.intellectualPropertyPublisher`."),
+        _c(
+            "identity_type", "string", "`identity.type` (SystemAssigned, UserAssigned, both, None)."
+        ),
+        _c(
+            "public_network_access",
+            "string",
+            "`properties.publicNetworkAccess` (Enabled / Disabled).",
+        ),
+        _c(
+            "intellectual_property_publisher",
+            "string",
+            "`properties.intellectualPropertyPublisher`.",
+        ),
         _c("discovery_url", "string", "`properties.discoveryUrl`."),
         _c("mlflow_registry_uri", "string", "`properties.mlFlowRegistryUri`."),
         _c("managed_resource_group_id", "string", "`properties.managedResourceGroup.resourceId`."),
         _c("description", "string", "`properties.description` (older api versions only)."),
         _c("private_link_count", "int", "`properties.privateLinkCount` (older api versions only)."),
-        _c("region_count", "int", "Number of `regionDetails` entries (replication regions, primary included)."),
+        _c(
+            "region_count",
+            "int",
+            "Number of `regionDetails` entries (replication regions, primary included).",
+        ),
         _c("created_at", "timestamp", "`systemData.createdAt`, UTC."),
         _c("created_by", "string", "`systemData.createdBy`."),
-        _c("created_by_type", "string", "`systemData.createdByType` (User, Application, ManagedIdentity, Key)."),
+        _c(
+            "created_by_type",
+            "string",
+            "`systemData.createdByType` (User, Application, ManagedIdentity, Key).",
+        ),
         _c("last_modified_at", "timestamp", "`systemData.lastModifiedAt`, UTC."),
         _c("last_modified_by", "string", "`systemData.lastModifiedBy`."),
         _c("last_modified_by_type", "string", "`systemData.lastModifiedByType`."),
@@ -168,8 +198,16 @@ REGIONS = Table(
     (
         _REGISTRY_ID,
         _c("location", "string", "The region, as returned."),
-        _c("is_primary", "bool", "True when the region is the registry's own `location` (compared without case or spaces)."),
-        _c("region_index", "int", "Position in `regionDetails` (0-based): ARM gives no other unique key."),
+        _c(
+            "is_primary",
+            "bool",
+            "True when the region is the registry's own `location` (compared without case or spaces).",
+        ),
+        _c(
+            "region_index",
+            "int",
+            "Position in `regionDetails` (0-based): ARM gives no other unique key.",
+        ),
         _EXTRA,
     ),
 )
@@ -183,12 +221,26 @@ STORAGE = Table(
         _c("location", "string", "The region the account serves."),
         _c("region_index", "int", "Position of the region in `regionDetails`: joins to `regions`."),
         _c("storage_index", "int", "Position in the region's `storageAccountDetails`."),
-        _c("origin", "string", "`system` (systemCreatedStorageAccount) or `user` (bring-your-own userCreatedStorageAccount)."),
+        _c(
+            "origin",
+            "string",
+            "`system` (systemCreatedStorageAccount) or `user` (bring-your-own userCreatedStorageAccount).",
+        ),
         _c("storage_account_name", "string", "`storageAccountName`."),
-        _c("storage_account_type", "string", "`storageAccountType`: the SKU / redundancy, e.g. Standard_LRS."),
-        _c("hns_enabled", "bool", "`storageAccountHnsEnabled`: hierarchical namespace (ADLS Gen2)."),
+        _c(
+            "storage_account_type",
+            "string",
+            "`storageAccountType`: the SKU / redundancy, e.g. Standard_LRS.",
+        ),
+        _c(
+            "hns_enabled", "bool", "`storageAccountHnsEnabled`: hierarchical namespace (ADLS Gen2)."
+        ),
         _c("allow_blob_public_access", "bool", "`allowBlobPublicAccess`."),
-        _c("resource_id", "string", "`armResourceId.resourceId` of the storage account (as returned)."),
+        _c(
+            "resource_id",
+            "string",
+            "`armResourceId.resourceId` of the storage account (as returned).",
+        ),
         _EXTRA,
     ),
 )
@@ -202,10 +254,18 @@ ACR = Table(
         _c("location", "string", "The region the container registry serves."),
         _c("region_index", "int", "Position of the region in `regionDetails`: joins to `regions`."),
         _c("acr_index", "int", "Position in the region's `acrDetails`."),
-        _c("origin", "string", "`system` (systemCreatedAcrAccount) or `user` (userCreatedAcrAccount)."),
+        _c(
+            "origin",
+            "string",
+            "`system` (systemCreatedAcrAccount) or `user` (userCreatedAcrAccount).",
+        ),
         _c("acr_name", "string", "`acrAccountName`."),
         _c("acr_sku", "string", "`acrAccountSku` (Basic, Standard, Premium)."),
-        _c("resource_id", "string", "`armResourceId.resourceId` of the container registry (as returned)."),
+        _c(
+            "resource_id",
+            "string",
+            "`armResourceId.resourceId` of the container registry (as returned).",
+        ),
         _EXTRA,
     ),
 )
@@ -217,12 +277,20 @@ IDENTITIES = Table(
     ("registry_id", "kind", "identity_index"),
     (
         _REGISTRY_ID,
-        _c("kind", "string", "`system` (identity.principalId), `user` (userAssignedIdentities) or `managed_resource_group`."),
+        _c(
+            "kind",
+            "string",
+            "`system` (identity.principalId), `user` (userAssignedIdentities) or `managed_resource_group`.",
+        ),
         _c("identity_index", "int", "Position within its kind (0 for the system identity)."),
         _c("principal_id", "string", "The principal (object) id."),
         _c("client_id", "string", "The client (application) id, for user-assigned identities."),
         _c("tenant_id", "string", "The tenant id, for the system identity."),
-        _c("resource_id", "string", "The user-assigned identity's ARM id (the key of userAssignedIdentities)."),
+        _c(
+            "resource_id",
+            "string",
+            "The user-assigned identity's ARM id (the key of userAssignedIdentities).",
+        ),
         _EXTRA,
     ),
 )
@@ -240,7 +308,11 @@ PE_CONNECTIONS = Table(
         _c("provisioning_state", "string", "`properties.provisioningState`."),
         _c("private_endpoint_id", "string", "`properties.privateEndpoint.id`."),
         _c("subnet_id", "string", "`properties.privateEndpoint.subnetArmId`."),
-        _c("status", "string", "Connection state status: Approved, Pending, Rejected, Disconnected, Timeout."),
+        _c(
+            "status",
+            "string",
+            "Connection state status: Approved, Pending, Rejected, Disconnected, Timeout.",
+        ),
         _c("description", "string", "Connection state description."),
         _c("actions_required", "string", "Connection state `actionsRequired`."),
         _c("group_ids", "string_list", "`properties.groupIds` as a list."),
@@ -254,7 +326,11 @@ TAGS = Table(
     ("registry_id", "source", "key"),
     (
         _REGISTRY_ID,
-        _c("source", "string", "`resource` (top-level `tags`) or `properties` (the older `properties.tags`)."),
+        _c(
+            "source",
+            "string",
+            "`resource` (top-level `tags`) or `properties` (the older `properties.tags`).",
+        ),
         _c("key", "string", "Tag name."),
         _c("value", "string", "Tag value (non-string values as JSON text)."),
     ),
@@ -299,9 +375,7 @@ def _table(name: str) -> Table:
 def empty_frame(name: str) -> pd.DataFrame:
     """An empty DataFrame with every column of ``name`` and its declared dtype."""
     table = _table(name)
-    return pd.DataFrame(
-        {c.name: pd.Series([], dtype=pandas_dtype(c.kind)) for c in table.columns}
-    )
+    return pd.DataFrame({c.name: pd.Series([], dtype=pandas_dtype(c.kind)) for c in table.columns})
 
 
 def arrow_schema(name: str) -> pa.Schema:

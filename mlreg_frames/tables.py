@@ -1,4 +1,4 @@
-"""RegistryTables: the seven tidy tables (plus fetch errors), validated, and their Parquet round trip.
+"""RegistryTables: the seven tidy tables (plus fetch errors), validated, and their Parquet trip.
 
 ``to_parquet`` writes ``<dir>/<table>.parquet`` atomically (a temporary file in the same
 folder, fsync, then ``os.replace``), so a reader never sees a half-written file, with the
@@ -21,6 +21,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,6 @@ METADATA_KEY = b"mlreg_frames"
 """Parquet key-value metadata key holding ``{"table", "schema_version", "provenance"}``."""
 
 SCHEMA_VERSION = 1
-
-
-def _empty(name: str) -> Any:
-    return field(default_factory=lambda: schema.empty_frame(name))
 
 
 @dataclass
@@ -60,14 +57,16 @@ class RegistryTables:
         ['registries', 'regions', 'storage']
     """
 
-    registries: pd.DataFrame = _empty("registries")
-    regions: pd.DataFrame = _empty("regions")
-    storage: pd.DataFrame = _empty("storage")
-    acr: pd.DataFrame = _empty("acr")
-    identities: pd.DataFrame = _empty("identities")
-    pe_connections: pd.DataFrame = _empty("pe_connections")
-    tags: pd.DataFrame = _empty("tags")
-    fetch_errors: pd.DataFrame = _empty("fetch_errors")
+    registries: pd.DataFrame = field(default_factory=partial(schema.empty_frame, "registries"))
+    regions: pd.DataFrame = field(default_factory=partial(schema.empty_frame, "regions"))
+    storage: pd.DataFrame = field(default_factory=partial(schema.empty_frame, "storage"))
+    acr: pd.DataFrame = field(default_factory=partial(schema.empty_frame, "acr"))
+    identities: pd.DataFrame = field(default_factory=partial(schema.empty_frame, "identities"))
+    pe_connections: pd.DataFrame = field(
+        default_factory=partial(schema.empty_frame, "pe_connections")
+    )
+    tags: pd.DataFrame = field(default_factory=partial(schema.empty_frame, "tags"))
+    fetch_errors: pd.DataFrame = field(default_factory=partial(schema.empty_frame, "fetch_errors"))
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -212,7 +211,9 @@ class RegistryTables:
         return f"RegistryTables({counts})"
 
 
-def to_arrow(name: str, frame: pd.DataFrame, provenance: Mapping[str, Any] | None = None) -> pa.Table:
+def to_arrow(
+    name: str, frame: pd.DataFrame, provenance: Mapping[str, Any] | None = None
+) -> pa.Table:
     """One table as an Arrow table with the declared schema and mlreg_frames metadata."""
     conformed = schema.conform(name, frame)
     arrow = pa.Table.from_pandas(conformed, schema=schema.arrow_schema(name), preserve_index=False)

@@ -1,0 +1,46 @@
+"""``mlreg-frames flatten`` and ``dictionary``: exact output, exit codes, clean errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+import mlreg_frames as mf
+from mlreg_frames.cli import main
+
+from .helpers import DATA
+
+
+def test_flatten_writes_tables_and_prints_counts(tmp_path: Path) -> None:
+    src = DATA / "quirks" / "user_created.json"
+    result = CliRunner().invoke(main, ["flatten", str(src), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["registries", "1"]
+    assert lines[2].split() == ["storage", "2"]
+    assert lines[-1] == f"wrote 8 tables to {tmp_path / 'o'}"
+    assert mf.read_parquet(tmp_path / "o") == mf.flatten(mf.read_pages(src))
+
+
+def test_flatten_broken_input_is_a_clean_error(tmp_path: Path) -> None:
+    src = DATA / "broken" / "registry_without_id.json"
+    result = CliRunner().invoke(main, ["flatten", str(src), "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: page registry_without_id.json")
+    assert "Traceback" not in result.output
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    for name, command in main.commands.items():
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert (command.help or "").strip(), f"{name} has no help text"
+
+
+def test_dictionary_prints_every_table() -> None:
+    result = CliRunner().invoke(main, ["dictionary"])
+    assert result.exit_code == 0
+    for name in ("registries", "regions", "storage", "acr", "identities", "pe_connections", "tags"):
+        assert f"## `{name}`" in result.output

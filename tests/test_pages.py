@@ -1,0 +1,82 @@
+"""Reading and writing raw pages: formats, provenance, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import mlreg_frames as mf
+from mlreg_frames.pages import Page, write_page
+
+from .helpers import DATA
+
+REG = {"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/registries/a"}
+
+
+def test_page_object_bare_array_and_ndjson(tmp_path: Path) -> None:
+    (tmp_path / "page.json").write_text(json.dumps({"value": [REG], "nextLink": "n"}))
+    (tmp_path / "array.json").write_text(json.dumps([REG, REG]))
+    (tmp_path / "lines.ndjson").write_text(
+        json.dumps({"value": [REG]}) + "\n\n" + json.dumps(REG) + "\n"
+    )
+    pages = mf.read_pages(tmp_path)
+    assert [p.source for p in pages] == ["array.json", "lines.ndjson:1", "lines.ndjson", "page.json"]
+    assert [len(p.registries) for p in pages] == [2, 1, 1, 1]
+    assert pages[3].next_link == "n"
+
+
+def test_glob_and_list_of_sources(tmp_path: Path) -> None:
+    for i in range(3):
+        (tmp_path / f"p{i}.json").write_text(json.dumps({"value": [REG]}))
+    assert len(mf.read_pages(str(tmp_path / "p*.json"))) == 3
+    assert len(mf.read_pages([tmp_path / "p0.json", tmp_path / "p1.json"])) == 2
+
+
+def test_write_page_round_trips_provenance(tmp_path: Path) -> None:
+    page = Page({"value": [REG], "nextLink": None}, "https://x", url="https://x",
+                fetched_at="2026-01-01T00:00:00Z", api_version="2025-09-01")  # fmt: skip
+    path = write_page(page, tmp_path / "sub" / "p.json")
+    back = mf.read_pages(path)[0]
+    assert (back.url, back.fetched_at, back.api_version) == (page.url, page.fetched_at, "2025-09-01")
+    assert back.registries == [REG]
+    assert "_mlreg" not in back.body
+    assert [p.name for p in path.parent.iterdir()] == ["p.json"]  # no temp file left
+
+
+def test_spec_example_files_are_read_from_their_200_body(tmp_path: Path) -> None:
+    example = {"parameters": {"api-version": "2025-09-01"},
+               "responses": {"200": {"body": {"value": [REG], "nextLink": "string"}}}}  # fmt: skip
+    (tmp_path / "list.json").write_text(json.dumps(example))
+    (tmp_path / "delete.json").write_text(json.dumps({"parameters": {}, "responses": {"204": {}}}))
+    pages = mf.read_pages(tmp_path)
+    assert sum(len(p.registries) for p in pages) == 1
+
+
+def test_bad_json_names_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.ndjson").write_text(json.dumps(REG) + "\n{oops\n")
+    with pytest.raises(mf.PagesError) as info:
+        mf.read_pages(tmp_path / "bad.ndjson")
+    assert info.value.line == 2
+    assert "bad.ndjson:2" in str(info.value)
+
+
+def test_missing_path_and_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(mf.PagesError, match="neither a file"):
+        mf.read_pages(tmp_path / "nope.json")
+    with pytest.raises(mf.PagesError, match="holds no page files"):
+        mf.read_pages(tmp_path)
+
+
+def test_json_scalar_file_is_a_pages_error(tmp_path: Path) -> None:
+    (tmp_path / "n.json").write_text("42")
+    with pytest.raises(mf.PagesError, match="not a page object"):
+        mf.read_pages(tmp_path / "n.json")
+
+
+def test_fixture_folder_reads_with_utf8_bom(tmp_path: Path) -> None:
+    text = (DATA / "quirks" / "user_created.json").read_text(encoding="utf-8")
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    tables = mf.flatten(mf.read_pages(tmp_path / "bom.json"))
+    assert "環境" in tables.tags["key"].tolist()
