@@ -33,13 +33,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import frames
+from ._gc import paused_gc
 from .errors import FlattenError
 from .pages import Page
 from .tables import RegistryTables
 
 __all__ = ["flatten", "parse_arm_id"]
-
-_MISSING = object()
 
 _ID_RE = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/", re.IGNORECASE)
 
@@ -59,7 +58,7 @@ def parse_arm_id(arm_id: str) -> tuple[str | None, str | None]:
 
 
 class _Ctx:
-    """Where the walk is, for error messages and for the ``extra`` column."""
+    """Where the walk is, for error messages."""
 
     __slots__ = ("page", "registry")
 
@@ -71,66 +70,70 @@ class _Ctx:
         return FlattenError(message, page=self.page, registry=self.registry, field=field)
 
 
-def _get(obj: Mapping[str, Any], key: str) -> Any:
-    """``obj[key]`` matched case-insensitively (the exact spelling tried first, for speed)."""
-    value = obj.get(key, _MISSING)
-    if value is not _MISSING:
-        return value
-    lower = key.lower()
-    for k, v in obj.items():
-        if k.lower() == lower:
-            return v
-    return None
+class _Keys:
+    """The keys modelled at one level of the payload, in ARM's own (camelCase) spelling."""
+
+    __slots__ = ("canon", "exact")
+
+    def __init__(self, *names: str):
+        self.exact = frozenset(names)
+        self.canon = {n.lower(): n for n in names}
 
 
-def _extras(
-    obj: Mapping[str, Any], known: frozenset[str], prefix: str, into: dict[str, Any]
-) -> None:
-    """Copy the keys of ``obj`` that are not modelled into ``into`` under ``prefix.key``."""
+def _norm(obj: dict[str, Any], keys: _Keys, prefix: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` with its modelled keys in canonical spelling; the others go to ``extra``.
+
+    The common case (every key already spelled as ARM documents it) returns ``obj`` itself
+    after one subset test, so the walk can use plain ``dict.get`` everywhere.
+    """
+    if obj.keys() <= keys.exact:
+        return obj
+    out: dict[str, Any] = {}
+    canon = keys.canon
     for key, value in obj.items():
-        if key not in known and key.lower() not in known:
-            into[prefix + key] = value
+        name = canon.get(key.lower())
+        if name is None:
+            extra[prefix + key] = value
+        else:
+            out[name] = value
+    return out
 
 
-def _known(*names: str) -> frozenset[str]:
-    """The modelled keys, as spelled (the fast subset test) and lower-cased (the fallback)."""
-    return frozenset(names) | frozenset(n.lower() for n in names)
-
-
-_K_REGISTRY = _known(
+_K_REGISTRY = _Keys(
     "id", "name", "type", "location", "kind", "tags", "identity", "sku", "properties", "systemData"
 )
-_K_PROPS = _known(
+_K_PROPS = _Keys(
     "regionDetails", "intellectualPropertyPublisher", "publicNetworkAccess", "discoveryUrl",
     "managedResourceGroup", "managedResourceGroupSettings", "mlFlowRegistryUri",
     "registryPrivateEndpointConnections", "privateEndpointConnections", "description", "tags",
     "privateLinkCount",
 )  # fmt: skip
-_K_SKU = _known("name", "tier", "size", "family", "capacity")
-_K_IDENTITY = _known("type", "principalId", "tenantId", "userAssignedIdentities")
-_K_SYSDATA = _known(
+_K_SKU = _Keys("name", "tier", "size", "family", "capacity")
+_K_IDENTITY = _Keys("type", "principalId", "tenantId", "userAssignedIdentities")
+_K_SYSDATA = _Keys(
     "createdAt", "createdBy", "createdByType", "lastModifiedAt", "lastModifiedBy",
     "lastModifiedByType",
 )  # fmt: skip
-_K_RESOURCE_ID = _known("resourceId")
-_K_MRG_SETTINGS = _known("assignedIdentities")
-_K_PRINCIPAL = _known("principalId")
-_K_UAI = _known("principalId", "clientId")
-_K_REGION = _known("location", "storageAccountDetails", "acrDetails")
-_K_STORAGE_ENTRY = _known("systemCreatedStorageAccount", "userCreatedStorageAccount")
-_K_STORAGE = _known(
+_K_RESOURCE_ID = _Keys("resourceId")
+_K_MRG_SETTINGS = _Keys("assignedIdentities")
+_K_PRINCIPAL = _Keys("principalId")
+_K_UAI = _Keys("principalId", "clientId")
+_K_REGION = _Keys("location", "storageAccountDetails", "acrDetails")
+_K_STORAGE_ENTRY = _Keys("systemCreatedStorageAccount", "userCreatedStorageAccount")
+_K_STORAGE = _Keys(
     "storageAccountName", "storageAccountType", "storageAccountHnsEnabled", "armResourceId",
     "allowBlobPublicAccess",
 )  # fmt: skip
-_K_ACR_ENTRY = _known("systemCreatedAcrAccount", "userCreatedAcrAccount")
-_K_ACR = _known("acrAccountName", "acrAccountSku", "armResourceId")
-_K_PE = _known("id", "location", "properties")
-_K_PE_PROPS = _known(
+_K_ACR_ENTRY = _Keys("systemCreatedAcrAccount", "userCreatedAcrAccount")
+_K_ACR = _Keys("acrAccountName", "acrAccountSku", "armResourceId")
+_K_PE = _Keys("id", "location", "properties")
+_K_PE_PROPS = _Keys(
     "provisioningState", "privateEndpoint", "registryPrivateLinkServiceConnectionState",
     "privateLinkServiceConnectionState", "groupIds",
 )  # fmt: skip
-_K_PE_ENDPOINT = _known("id", "subnetArmId")
-_K_PE_STATE = _known("status", "description", "actionsRequired")
+_K_PE_ENDPOINT = _Keys("id", "subnetArmId")
+_K_PE_STATE = _Keys("status", "description", "actionsRequired")
+_K_PAGE = _Keys("value", "nextLink", "id")
 
 
 def _obj(value: Any, ctx: _Ctx, field: str) -> dict[str, Any] | None:
@@ -157,27 +160,19 @@ def _list(value: Any, ctx: _Ctx, field: str) -> list[Any]:
     )
 
 
-def _sub(obj: dict[str, Any] | None, key: str, ctx: _Ctx, field: str, known: frozenset[str],
-         extra: dict[str, Any], prefix: str | None = None) -> dict[str, Any]:  # fmt: skip
-    """The child object ``obj.key`` (``{}`` when absent), its unknown keys into ``extra``.
+def _sub(obj: dict[str, Any], key: str, ctx: _Ctx, field: str, keys: _Keys,
+         extra: dict[str, Any], prefix: str) -> dict[str, Any]:  # fmt: skip
+    """The child object ``obj[key]`` normalised (``{}`` when absent or null).
 
-    ``field`` is the full JSON path (for errors); ``prefix`` the path relative to the row
-    (for ``extra``), the same as ``field`` unless given.
+    ``field`` is its full JSON path (for errors), ``prefix`` its path relative to the row
+    (for the ``extra`` column).
     """
-    if obj is None:
+    child = obj.get(key)
+    if child is None:
         return {}
-    child = _obj(_get(obj, key), ctx, field)
-    if not child:
-        return {}
-    if not child.keys() <= known:
-        _extras(child, known, (field if prefix is None else prefix) + ".", extra)
-    return child
-
-
-def _resource_id(obj: dict[str, Any], ctx: _Ctx, field: str, extra: dict[str, Any]) -> Any:
-    arm = _sub(obj, "armResourceId", ctx, field + ".armResourceId", _K_RESOURCE_ID, extra,
-               "armResourceId")  # fmt: skip
-    return _get(arm, "resourceId") if arm else None
+    if not isinstance(child, dict):
+        _obj(child, ctx, field)
+    return _norm(child, keys, prefix + ".", extra)
 
 
 class _Rows:
@@ -212,147 +207,149 @@ def _tags(rows: _Rows, rid: str, tags: Any, source: str, ctx: _Ctx, field: str) 
 def _regions(rows: _Rows, rid: str, location: Any, regions: list[Any], ctx: _Ctx) -> None:
     primary = _norm_region(location)
     for r_index, region in enumerate(regions):
-        field = f"properties.regionDetails[{r_index}]"
-        region = _obj(region, ctx, field)
         if region is None:
             continue
+        field = f"properties.regionDetails[{r_index}]"
+        if not isinstance(region, dict):
+            _obj(region, ctx, field)
         extra: dict[str, Any] = {}
-        if not region.keys() <= _K_REGION:
-            _extras(region, _K_REGION, "", extra)
-        r_loc = _get(region, "location")
+        region = _norm(region, _K_REGION, "", extra)
+        r_loc = region.get("location")
         norm = _norm_region(r_loc)
         is_primary = None if norm is None or primary is None else norm == primary
         rows.regions.append((rid, r_loc, is_primary, r_index, extra))
-        for s_index, entry in enumerate(
-            _list(_get(region, "storageAccountDetails"), ctx, field + ".storageAccountDetails")
-        ):
-            if entry is not None:
-                s_field = f"{field}.storageAccountDetails[{s_index}]"
-                rows.storage.append(
-                    _account(rid, r_loc, r_index, s_index, entry, ctx, s_field, storage=True)
-                )
-        for a_index, entry in enumerate(
-            _list(_get(region, "acrDetails"), ctx, field + ".acrDetails")
-        ):
-            if entry is not None:
-                a_field = f"{field}.acrDetails[{a_index}]"
-                rows.acr.append(
-                    _account(rid, r_loc, r_index, a_index, entry, ctx, a_field, storage=False)
-                )
+        storages = region.get("storageAccountDetails")
+        if storages is not None:
+            for s_index, entry in enumerate(_list(storages, ctx, field + ".storageAccountDetails")):
+                if entry is not None:
+                    s_field = f"{field}.storageAccountDetails[{s_index}]"
+                    rows.storage.append(
+                        _account(rid, r_loc, r_index, s_index, entry, ctx, s_field, storage=True)
+                    )
+        acrs = region.get("acrDetails")
+        if acrs is not None:
+            for a_index, entry in enumerate(_list(acrs, ctx, field + ".acrDetails")):
+                if entry is not None:
+                    a_field = f"{field}.acrDetails[{a_index}]"
+                    rows.acr.append(
+                        _account(rid, r_loc, r_index, a_index, entry, ctx, a_field, storage=False)
+                    )
+
+
+_ACCOUNT_KINDS = {
+    True: (
+        _K_STORAGE_ENTRY,
+        _K_STORAGE,
+        "systemCreatedStorageAccount",
+        "userCreatedStorageAccount",
+    ),
+    False: (_K_ACR_ENTRY, _K_ACR, "systemCreatedAcrAccount", "userCreatedAcrAccount"),
+}
 
 
 def _account(rid: str, r_loc: Any, r_index: int, index: int, entry: Any, ctx: _Ctx, field: str,
              *, storage: bool) -> tuple[Any, ...]:  # fmt: skip
     """One storage or ACR row from a ``{system|user}Created*Account`` entry."""
-    entry = _obj(entry, ctx, field) or {}
+    if not isinstance(entry, dict):
+        _obj(entry, ctx, field)
+    entry_keys, keys, system_name, user_name = _ACCOUNT_KINDS[storage]
     extra: dict[str, Any] = {}
-    entry_known, known = (_K_STORAGE_ENTRY, _K_STORAGE) if storage else (_K_ACR_ENTRY, _K_ACR)
-    kind = "StorageAccount" if storage else "AcrAccount"
-    if not entry.keys() <= entry_known:
-        _extras(entry, entry_known, "", extra)
+    entry = _norm(entry, entry_keys, "", extra)
     origin = None
     account: dict[str, Any] = {}
-    for prefix, name in (("system", f"systemCreated{kind}"), ("user", f"userCreated{kind}")):
-        found = _obj(_get(entry, name), ctx, f"{field}.{name}")
+    for prefix, name in (("system", system_name), ("user", user_name)):
+        found = entry.get(name)
         if found is None:
             continue
+        if not isinstance(found, dict):
+            _obj(found, ctx, f"{field}.{name}")
         if origin is None:
-            origin, account = prefix, found
-            if not found.keys() <= known:
-                _extras(found, known, "", extra)
+            origin, account = prefix, _norm(found, keys, "", extra)
         else:  # both kinds in one entry: keep the second whole rather than drop it
             extra[name] = found
-    res_id = _resource_id(account, ctx, field, extra) if account else None
+    arm = _sub(account, "armResourceId", ctx, f"{field}.{origin}.armResourceId", _K_RESOURCE_ID,
+               extra, "armResourceId")  # fmt: skip
+    res_id = arm.get("resourceId")
     if storage:
         return (
             rid, r_loc, r_index, index, origin,
-            _get(account, "storageAccountName"), _get(account, "storageAccountType"),
-            _get(account, "storageAccountHnsEnabled"), _get(account, "allowBlobPublicAccess"),
+            account.get("storageAccountName"), account.get("storageAccountType"),
+            account.get("storageAccountHnsEnabled"), account.get("allowBlobPublicAccess"),
             res_id, extra,
         )  # fmt: skip
     return (
         rid, r_loc, r_index, index, origin,
-        _get(account, "acrAccountName"), _get(account, "acrAccountSku"), res_id, extra,
+        account.get("acrAccountName"), account.get("acrAccountSku"), res_id, extra,
     )  # fmt: skip
 
 
 def _identities(rows: _Rows, rid: str, identity: dict[str, Any], props: dict[str, Any],
                 ctx: _Ctx) -> None:  # fmt: skip
-    principal = _get(identity, "principalId")
-    tenant = _get(identity, "tenantId")
+    principal = identity.get("principalId")
+    tenant = identity.get("tenantId")
     if principal is not None or tenant is not None:
         rows.identities.append((rid, "system", 0, principal, None, tenant, None, {}))
-    uais = _obj(_get(identity, "userAssignedIdentities"), ctx, "identity.userAssignedIdentities")
-    for index, (res_id, uai) in enumerate((uais or {}).items()):
-        field = f"identity.userAssignedIdentities.{res_id}"
-        uai = _obj(uai, ctx, field) or {}
-        extra: dict[str, Any] = {}
-        if not uai.keys() <= _K_UAI:
-            _extras(uai, _K_UAI, "", extra)
-        rows.identities.append(
-            (
-                rid,
-                "user",
-                index,
-                _get(uai, "principalId"),
-                _get(uai, "clientId"),
-                None,
-                res_id,
-                extra,
-            )
-        )
-    settings = _obj(
-        _get(props, "managedResourceGroupSettings"),
-        ctx,
-        "properties.managedResourceGroupSettings",
-    )
+    uais = _obj(identity.get("userAssignedIdentities"), ctx, "identity.userAssignedIdentities")
+    if uais:
+        for index, (res_id, uai) in enumerate(uais.items()):
+            uai = _obj(uai, ctx, f"identity.userAssignedIdentities.{res_id}") or {}
+            extra: dict[str, Any] = {}
+            uai = _norm(uai, _K_UAI, "", extra)
+            rows.identities.append(
+                (rid, "user", index, uai.get("principalId"), uai.get("clientId"), None, res_id,
+                 extra)
+            )  # fmt: skip
+    field = "properties.managedResourceGroupSettings"
+    settings = _obj(props.get("managedResourceGroupSettings"), ctx, field)
     if not settings:
         return
-    field = "properties.managedResourceGroupSettings.assignedIdentities"
-    for index, assigned in enumerate(_list(_get(settings, "assignedIdentities"), ctx, field)):
+    settings = _norm(settings, _K_MRG_SETTINGS, "", {})
+    field += ".assignedIdentities"
+    for index, assigned in enumerate(_list(settings.get("assignedIdentities"), ctx, field)):
         assigned = _obj(assigned, ctx, f"{field}[{index}]")
         if assigned is None:
             continue
         extra = {}
-        if not assigned.keys() <= _K_PRINCIPAL:
-            _extras(assigned, _K_PRINCIPAL, "", extra)
+        assigned = _norm(assigned, _K_PRINCIPAL, "", extra)
         rows.identities.append(
-            (rid, "managed_resource_group", index, _get(assigned, "principalId"), None, None, None,
+            (rid, "managed_resource_group", index, assigned.get("principalId"), None, None, None,
              extra)
         )  # fmt: skip
 
 
 def _pe_connections(rows: _Rows, rid: str, props: dict[str, Any], ctx: _Ctx) -> None:
     name = "registryPrivateEndpointConnections"
-    conns = _get(props, name)
+    conns = props.get(name)
     if conns is None:
         name = "privateEndpointConnections"
-        conns = _get(props, name)
+        conns = props.get(name)
+        if conns is None:
+            return
     for index, conn in enumerate(_list(conns, ctx, f"properties.{name}")):
         field = f"properties.{name}[{index}]"
         conn = _obj(conn, ctx, field)
         if conn is None:
             continue
         extra: dict[str, Any] = {}
-        if not conn.keys() <= _K_PE:
-            _extras(conn, _K_PE, "", extra)
+        conn = _norm(conn, _K_PE, "", extra)
         cprops = _sub(conn, "properties", ctx, f"{field}.properties", _K_PE_PROPS, extra,
                       "properties")  # fmt: skip
         endpoint = _sub(cprops, "privateEndpoint", ctx, f"{field}.properties.privateEndpoint",
                         _K_PE_ENDPOINT, extra, "properties.privateEndpoint")  # fmt: skip
         state_name = "registryPrivateLinkServiceConnectionState"
-        if _get(cprops, state_name) is None:
+        if cprops.get(state_name) is None:
             state_name = "privateLinkServiceConnectionState"
         state = _sub(cprops, state_name, ctx, f"{field}.properties.{state_name}", _K_PE_STATE,
                      extra, f"properties.{state_name}")  # fmt: skip
-        group_ids = _list(_get(cprops, "groupIds"), ctx, f"{field}.properties.groupIds")
+        group_ids = cprops.get("groupIds")
+        if group_ids is not None:
+            _list(group_ids, ctx, f"{field}.properties.groupIds")
         rows.pe_connections.append(
             (
-                rid, index, _get(conn, "id"), _get(conn, "location"),
-                _get(cprops, "provisioningState"), _get(endpoint, "id"),
-                _get(endpoint, "subnetArmId"), _get(state, "status"), _get(state, "description"),
-                _get(state, "actionsRequired"),
-                group_ids if _get(cprops, "groupIds") is not None else None, extra,
+                rid, index, conn.get("id"), conn.get("location"),
+                cprops.get("provisioningState"), endpoint.get("id"),
+                endpoint.get("subnetArmId"), state.get("status"), state.get("description"),
+                state.get("actionsRequired"), group_ids, extra,
             )
         )  # fmt: skip
 
@@ -365,7 +362,9 @@ def _registry(reg: Any, ctx: _Ctx, index: int) -> tuple[str, _Rows]:
             "or pass the registries list response",
             f"value[{index}]",
         )
-    arm_id = _get(reg, "id")
+    extra: dict[str, Any] = {}
+    reg = _norm(reg, _K_REGISTRY, "", extra)
+    arm_id = reg.get("id")
     if not isinstance(arm_id, str) or not arm_id:
         raise ctx.fail(
             "a registry has no string `id`, so its rows cannot be keyed; pass registries "
@@ -373,7 +372,7 @@ def _registry(reg: Any, ctx: _Ctx, index: int) -> tuple[str, _Rows]:
             f"value[{index}].id",
         )
     ctx.registry = arm_id
-    rtype = _get(reg, "type")
+    rtype = reg.get("type")
     if isinstance(rtype, str) and rtype.lower().endswith("privateendpointconnections"):
         raise ctx.fail(
             f"this is a private endpoint connection ({rtype}), not a registry; flatten the "
@@ -382,40 +381,45 @@ def _registry(reg: Any, ctx: _Ctx, index: int) -> tuple[str, _Rows]:
         )
     rid = arm_id.lower()
     sub, rg = parse_arm_id(arm_id)
-    extra: dict[str, Any] = {}
-    if not reg.keys() <= _K_REGISTRY:
-        _extras(reg, _K_REGISTRY, "", extra)
-    props = _sub(reg, "properties", ctx, "properties", _K_PROPS, extra)
-    sku = _sub(reg, "sku", ctx, "sku", _K_SKU, extra)
-    identity = _sub(reg, "identity", ctx, "identity", _K_IDENTITY, extra)
-    sysdata = _sub(reg, "systemData", ctx, "systemData", _K_SYSDATA, extra)
+    props = _sub(reg, "properties", ctx, "properties", _K_PROPS, extra, "properties")
+    sku = _sub(reg, "sku", ctx, "sku", _K_SKU, extra, "sku")
+    identity = _sub(reg, "identity", ctx, "identity", _K_IDENTITY, extra, "identity")
+    sysdata = _sub(reg, "systemData", ctx, "systemData", _K_SYSDATA, extra, "systemData")
     mrg = _sub(props, "managedResourceGroup", ctx, "properties.managedResourceGroup",
-               _K_RESOURCE_ID, extra)  # fmt: skip
-    region_list = _get(props, "regionDetails")
+               _K_RESOURCE_ID, extra, "properties.managedResourceGroup")  # fmt: skip
+    region_list = props.get("regionDetails")
     regions = _list(region_list, ctx, "properties.regionDetails")
-    location = _get(reg, "location")
+    location = reg.get("location")
 
     rows = _Rows()
     rows.registries.append(
         (
-            rid, arm_id, _get(reg, "name"), sub, rg, location, _get(reg, "kind"),
-            rtype, _get(sku, "name"), _get(sku, "tier"), _get(sku, "size"),
-            _get(sku, "family"), _get(sku, "capacity"), _get(identity, "type"),
-            _get(props, "publicNetworkAccess"), _get(props, "intellectualPropertyPublisher"),
-            _get(props, "discoveryUrl"), _get(props, "mlFlowRegistryUri"),
-            _get(mrg, "resourceId"), _get(props, "description"), _get(props, "privateLinkCount"),
+            rid, arm_id, reg.get("name"), sub, rg, location, reg.get("kind"),
+            rtype, sku.get("name"), sku.get("tier"), sku.get("size"),
+            sku.get("family"), sku.get("capacity"), identity.get("type"),
+            props.get("publicNetworkAccess"), props.get("intellectualPropertyPublisher"),
+            props.get("discoveryUrl"), props.get("mlFlowRegistryUri"),
+            mrg.get("resourceId"), props.get("description"), props.get("privateLinkCount"),
             None if region_list is None else len(regions),
-            _get(sysdata, "createdAt"), _get(sysdata, "createdBy"),
-            _get(sysdata, "createdByType"), _get(sysdata, "lastModifiedAt"),
-            _get(sysdata, "lastModifiedBy"), _get(sysdata, "lastModifiedByType"), extra,
+            sysdata.get("createdAt"), sysdata.get("createdBy"),
+            sysdata.get("createdByType"), sysdata.get("lastModifiedAt"),
+            sysdata.get("lastModifiedBy"), sysdata.get("lastModifiedByType"), extra,
         )
     )  # fmt: skip
     _regions(rows, rid, location, regions, ctx)
     _identities(rows, rid, identity, props, ctx)
     _pe_connections(rows, rid, props, ctx)
-    _tags(rows, rid, _get(reg, "tags"), "resource", ctx, "tags")
-    _tags(rows, rid, _get(props, "tags"), "properties", ctx, "properties.tags")
+    _tags(rows, rid, reg.get("tags"), "resource", ctx, "tags")
+    _tags(rows, rid, props.get("tags"), "properties", ctx, "properties.tags")
     return rid, rows
+
+
+def _get(obj: dict[str, Any], key: str) -> Any:
+    """``obj[key]`` matched case-insensitively (for the page envelope)."""
+    if key in obj:
+        return obj[key]
+    lower = key.lower()
+    return next((v for k, v in obj.items() if k.lower() == lower), None)
 
 
 def _registries_of(item: Any, position: int) -> tuple[str, list[Any]]:
@@ -474,6 +478,11 @@ def flatten(items: Iterable[Any], *, provenance: Mapping[str, Any] | None = None
     """
     if isinstance(items, (dict, Page)):
         items = [items]
+    with paused_gc():
+        return _flatten(items, provenance)
+
+
+def _flatten(items: Iterable[Any], provenance: Mapping[str, Any] | None) -> RegistryTables:
     seen: dict[str, _Rows] = {}
     n_pages = 0
     api_versions: set[str] = set()

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._gc import paused_gc
 from .errors import PagesError
 
 __all__ = ["PAGE_SUFFIXES", "PROVENANCE_KEY", "Page", "iter_pages", "read_pages", "write_page"]
@@ -34,7 +35,9 @@ PROVENANCE_KEY = "_mlreg"
 """Key of the provenance object that :func:`write_page` adds to a page."""
 
 PAGE_SUFFIXES = (".json", ".ndjson", ".jsonl")
-"""File endings a folder is searched for."""
+"""File endings a folder is searched for (recursively). Names starting with ``_`` or ``.``
+are skipped there, as Spark and Hive do: they hold metadata (``_subscriptions.json``) or
+files still being written."""
 
 
 @dataclass
@@ -148,10 +151,13 @@ def _read_file(path: Path) -> Iterator[Page]:
 def _expand(source: str | os.PathLike[str]) -> list[Path]:
     path = Path(source)
     if path.is_dir():
-        files = sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES
+        return sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in PAGE_SUFFIXES
+            and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)
         )
-        return files
     if path.is_file():
         return [path]
     text = os.fspath(source)
@@ -186,7 +192,9 @@ def read_pages(
     """Read ARM list pages from a file, a folder, a glob, or a list of them.
 
     Accepts page objects, bare JSON arrays of registries, NDJSON (``.ndjson``/``.jsonl``:
-    one page or one registry per line) and Azure REST spec example files.
+    one page or one registry per line) and Azure REST spec example files. In a folder,
+    files and subfolders whose names start with ``_`` or ``.`` are skipped (metadata such
+    as ``_subscriptions.json``); name such a file directly to read it anyway.
 
     Raises:
         PagesError: a path matches nothing, or a file is not valid JSON (naming file and line).
@@ -196,7 +204,8 @@ def read_pages(
         >>> pages = read_pages("data/sample")            # doctest: +SKIP
         >>> pages = read_pages(["a.json", "more/*.ndjson"])  # doctest: +SKIP
     """
-    return list(iter_pages(sources))
+    with paused_gc():
+        return list(iter_pages(sources))
 
 
 def write_page(page: Page, path: str | os.PathLike[str]) -> Path:

@@ -80,3 +80,13 @@ def test_fixture_folder_reads_with_utf8_bom(tmp_path: Path) -> None:
     (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     tables = mf.flatten(mf.read_pages(tmp_path / "bom.json"))
     assert "環境" in tables.tags["key"].tolist()
+
+
+def test_folder_skips_underscore_and_dot_files(tmp_path: Path) -> None:
+    (tmp_path / "p.json").write_text(json.dumps({"value": [REG]}))
+    (tmp_path / "_subscriptions.json").write_text(json.dumps({"value": [{"id": "/subscriptions/s"}]}))
+    (tmp_path / ".p.json.tmp.json").write_text("{half")
+    (tmp_path / "_staging").mkdir()
+    (tmp_path / "_staging" / "q.json").write_text("{half")
+    assert [p.source for p in mf.read_pages(tmp_path)] == ["p.json"]
+    assert len(mf.read_pages(tmp_path / "_subscriptions.json")) == 1  # named directly: read
