@@ -170,6 +170,8 @@ def _sub(obj: dict[str, Any], key: str, ctx: _Ctx, field: str, keys: _Keys,
     child = obj.get(key)
     if child is None:
         return {}
+    if type(child) is dict and child.keys() <= keys.exact:
+        return child
     if not isinstance(child, dict):
         _obj(child, ctx, field)
     return _norm(child, keys, prefix + ".", extra)
@@ -210,10 +212,11 @@ def _regions(rows: _Rows, rid: str, location: Any, regions: list[Any], ctx: _Ctx
         if region is None:
             continue
         field = f"properties.regionDetails[{r_index}]"
-        if not isinstance(region, dict):
+        if type(region) is not dict:
             _obj(region, ctx, field)
         extra: dict[str, Any] = {}
-        region = _norm(region, _K_REGION, "", extra)
+        if not region.keys() <= _K_REGION.exact:
+            region = _norm(region, _K_REGION, "", extra)
         r_loc = region.get("location")
         norm = _norm_region(r_loc)
         is_primary = None if norm is None or primary is None else norm == primary
@@ -254,22 +257,30 @@ def _account(rid: str, r_loc: Any, r_index: int, index: int, entry: Any, ctx: _C
         _obj(entry, ctx, field)
     entry_keys, keys, system_name, user_name = _ACCOUNT_KINDS[storage]
     extra: dict[str, Any] = {}
-    entry = _norm(entry, entry_keys, "", extra)
+    if not entry.keys() <= entry_keys.exact:
+        entry = _norm(entry, entry_keys, "", extra)
     origin = None
     account: dict[str, Any] = {}
     for prefix, name in (("system", system_name), ("user", user_name)):
         found = entry.get(name)
         if found is None:
             continue
-        if not isinstance(found, dict):
+        if type(found) is not dict:
             _obj(found, ctx, f"{field}.{name}")
         if origin is None:
-            origin, account = prefix, _norm(found, keys, "", extra)
+            origin = prefix
+            account = found if found.keys() <= keys.exact else _norm(found, keys, "", extra)
         else:  # both kinds in one entry: keep the second whole rather than drop it
             extra[name] = found
-    arm = _sub(account, "armResourceId", ctx, f"{field}.{origin}.armResourceId", _K_RESOURCE_ID,
-               extra, "armResourceId")  # fmt: skip
-    res_id = arm.get("resourceId")
+    arm = account.get("armResourceId")
+    if arm is None:
+        res_id = None
+    elif type(arm) is dict and arm.keys() <= _K_RESOURCE_ID.exact:
+        res_id = arm.get("resourceId")
+    else:
+        arm = _sub(account, "armResourceId", ctx, f"{field}.{origin}.armResourceId",
+                   _K_RESOURCE_ID, extra, "armResourceId")  # fmt: skip
+        res_id = arm.get("resourceId")
     if storage:
         return (
             rid, r_loc, r_index, index, origin,
@@ -363,7 +374,8 @@ def _registry(reg: Any, ctx: _Ctx, index: int) -> tuple[str, _Rows]:
             f"value[{index}]",
         )
     extra: dict[str, Any] = {}
-    reg = _norm(reg, _K_REGISTRY, "", extra)
+    if not reg.keys() <= _K_REGISTRY.exact:
+        reg = _norm(reg, _K_REGISTRY, "", extra)
     arm_id = reg.get("id")
     if not isinstance(arm_id, str) or not arm_id:
         raise ctx.fail(

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ._gc import paused_gc
 from .errors import PagesError
 
@@ -107,23 +109,45 @@ def _page_from_json(obj: Any, source: str) -> Page | list[Any]:
 def _read_file(path: Path) -> Iterator[Page]:
     source = path.name
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise PagesError(f"cannot read {path}: {exc}", path=str(path)) from exc
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if path.suffix.lower() not in (".ndjson", ".jsonl"):
+        try:  # orjson parses pages several times faster than json; json explains errors better
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            yield from _pages_of(obj, source)
+            return
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PagesError(
+            f"{path} is not UTF-8 text ({exc}); re-save it as UTF-8", path=str(path)
+        ) from exc
     if path.suffix.lower() in (".ndjson", ".jsonl"):
         loose: list[Any] = []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                try:  # the stdlib parser says where and why
+                    json.loads(line)
+                except json.JSONDecodeError as exc:
+                    detail = f"{exc.msg} at column {exc.colno}"
+                else:  # pragma: no cover - orjson is stricter only on exotic input
+                    detail = "rejected by the JSON parser"
                 raise PagesError(
-                    f"{path}:{number} is not valid JSON ({exc.msg} at column {exc.colno}); "
+                    f"{path}:{number} is not valid JSON ({detail}); "
                     "each NDJSON line must be one page or one registry object",
                     path=str(path),
                     line=number,
-                ) from exc
+                ) from None
             got = _page_from_json(obj, f"{source}:{number}")
             if isinstance(got, Page):
                 yield got
@@ -141,6 +165,10 @@ def _read_file(path: Path) -> Iterator[Page]:
             path=str(path),
             line=exc.lineno,
         ) from exc
+    yield from _pages_of(obj, source)
+
+
+def _pages_of(obj: Any, source: str) -> Iterator[Page]:
     got = _page_from_json(obj, source)
     if isinstance(got, Page):
         yield got
