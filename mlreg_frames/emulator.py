@@ -1,0 +1,210 @@
+"""A local stand-in for Azure Resource Manager: a real threaded HTTP server on 127.0.0.1.
+
+It serves ``Subscriptions - List``, ``Registries - List By Subscription`` and ``Registries -
+List`` (paths matched case-insensitively, ``api-version`` required) from a folder of pages (the
+bundled sample by default) or a generated fleet, with absolute ``nextLink``s carrying a
+``$skipToken``, ARM ``ErrorResponse`` bodies, a bearer-token check, and injectable
+:class:`Fault` s: throttling, server errors, 403 for chosen subscriptions, dropped connections,
+latency, malformed bodies, empty pages with a ``nextLink``, repeated and foreign ``nextLink``s.
+Every request is counted, so tests can assert on what reached the server. What ARM answers is
+decided in :mod:`mlreg_frames.armsim`; this module is the HTTP around it.
+
+Example::
+
+    >>> from mlreg_frames.fetch import fetch_registries
+    >>> with ArmEmulator.from_fleet(30, 3, page_size=5) as arm:
+    ...     tables = fetch_registries(endpoint=arm.endpoint, credential=arm.credential())
+    >>> len(tables.registries), arm.count("/subscriptions") == arm.count()
+    (30, True)
+
+From a shell: ``mlreg-frames emulator --port 8080 --fleet 200 --latency-ms 50``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .armsim import ArmModel, Fault, sample_dir
+from .auth import StaticTokenCredential
+
+__all__ = ["ArmEmulator", "Fault", "Request", "sample_dir"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the emulator received: method, path, query, Authorization header, answer status.
+
+    ``status`` is 0 when the connection was dropped on purpose (a ``drop`` fault).
+    """
+
+    method: str
+    path: str
+    query: dict[str, str]
+    authorization: str | None
+    status: int
+    host: str
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # close() shuts idle keep-alive connections itself
+    request_queue_size = 256
+    emulator: ArmEmulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so clients can pool connections
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+    server: _Server
+
+    def do_GET(self) -> None:
+        self.server.emulator._handle(self)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("emulator: " + format, *args)
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.emulator._opened(self.connection, True)
+
+    def finish(self) -> None:
+        self.server.emulator._opened(self.connection, False)
+        super().finish()
+
+
+class ArmEmulator(ArmModel):
+    """ARM's registry list operations over real HTTP, with faults on demand.
+
+    Takes every argument of :class:`~mlreg_frames.armsim.ArmModel` (registries,
+    subscriptions, page_size, pages_per_scope, token, latency, faults), plus ``host`` and
+    ``port`` (0 picks a free port). Use it as a context manager, or ``start()``/``close()``.
+
+    Attributes:
+        max_in_flight: the most requests it was answering at once (shows concurrency).
+    """
+
+    def __init__(self, *args: Any, host: str = "127.0.0.1", port: int = 0, **options: Any):
+        super().__init__(*args, **options)
+        self._records: list[Request] = []
+        self._in_flight = 0
+        self.max_in_flight = 0
+        self._connections: set[socket.socket] = set()
+        self._server = _Server((host, port), _Handler)
+        self._server.emulator = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL to pass as ``endpoint=``, e.g. ``http://127.0.0.1:54321``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def credential(self) -> StaticTokenCredential:
+        """A credential whose token this emulator accepts."""
+        accepted = self.token if isinstance(self.token, str) else None
+        if accepted is None and self.token:
+            accepted = sorted(self.token)[0]
+        return StaticTokenCredential(accepted or "emulator-token")
+
+    @property
+    def requests(self) -> list[Request]:
+        """Every request received so far, in arrival order."""
+        with self._lock:
+            return list(self._records)
+
+    def count(self, match: str | None = None) -> int:
+        """How many requests had ``match`` (any case) in their path; all when None."""
+        return sum(1 for r in self.requests if match is None or match.lower() in r.path.lower())
+
+    def start(self) -> ArmEmulator:
+        """Serve in a background thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},  # so close() returns quickly
+                name="arm-emulator",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (the CLI's ``emulator`` command)."""
+        self._server.serve_forever()
+
+    def close(self) -> None:
+        """Stop serving, close open keep-alive connections and the listening socket."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self._server.server_close()
+
+    def __enter__(self) -> ArmEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"ArmEmulator({self.endpoint}, {len(self.registries)} registries, "
+            f"{len(self.subscriptions)} subscriptions)"
+        )
+
+    def _opened(self, conn: socket.socket, is_open: bool) -> None:
+        with self._lock:
+            if is_open:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def _handle(self, handler: _Handler) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            authorization = handler.headers.get("Authorization")
+            answer = self.answer(handler.path, authorization, self.endpoint)
+            parts = urlsplit(handler.path)
+            record = Request(
+                "GET",
+                parts.path,
+                dict(parse_qsl(parts.query)),
+                authorization,
+                answer.status,
+                handler.headers.get("Host", ""),
+            )
+            with self._lock:
+                self._records.append(record)
+            if answer.status == 0:
+                handler.close_connection = True  # hang up without a word: a dropped connection
+                return
+            handler.send_response(answer.status)
+            handler.send_header("Content-Type", "application/json; charset=utf-8")
+            handler.send_header("Content-Length", str(len(answer.payload)))
+            handler.send_header("x-ms-request-id", str(uuid.uuid4()))
+            for key, value in (answer.headers or {}).items():
+                handler.send_header(key, value)
+            handler.end_headers()
+            handler.wfile.write(answer.payload)
+        except ConnectionError:  # the client gave up (a read timeout): nothing to answer
+            handler.close_connection = True
+        finally:
+            with self._lock:
+                self._in_flight -= 1

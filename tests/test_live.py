@@ -1,0 +1,90 @@
+"""The fetch checks against real Azure: deselected by default, skipped without credentials.
+
+Run with::
+
+    export AZURE_SUBSCRIPTION_ID=<a subscription where you have Reader>
+    az login                       # or any DefaultAzureCredential source (AZURE_CLIENT_ID...)
+    python -m pytest -m live tests/test_live.py
+
+Optional: ``MLREG_FRAMES_RESOURCE_GROUP`` (also list one resource group),
+``MLREG_FRAMES_CLOUD`` (``china`` / ``usgov``), ``MLREG_FRAMES_LIVE_ALL=1`` (also list every
+subscription the identity sees: slow on large estates). Nothing is written to Azure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mlreg_frames as mf
+from mlreg_frames.auth import resolve_endpoint, token_scope
+from mlreg_frames.errors import ArmError
+
+pytestmark = pytest.mark.live
+
+CLOUD = os.environ.get("MLREG_FRAMES_CLOUD") or None
+
+
+@pytest.fixture(scope="module")
+def subscription() -> str:
+    sub = os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()
+    if not sub:
+        pytest.skip("set AZURE_SUBSCRIPTION_ID (and sign in) to run the live tests")
+    return sub.lower()
+
+
+@pytest.fixture(scope="module")
+def credential(subscription: str) -> Any:
+    pytest.importorskip("azure.identity")
+    from azure.core.exceptions import ClientAuthenticationError
+
+    from mlreg_frames.auth import default_credential
+
+    endpoint = resolve_endpoint(cloud=CLOUD)
+    cred = default_credential(endpoint)
+    try:
+        cred.get_token(token_scope(endpoint))
+    except ClientAuthenticationError as exc:  # not signed in: nothing to test against
+        pytest.skip(f"no Azure credential available: {str(exc).splitlines()[0]}")
+    return cred
+
+
+def test_one_subscription(subscription: str, credential: Any, tmp_path: Path) -> None:
+    tables = mf.fetch_registries(
+        subscription, credential=credential, cloud=CLOUD, raw_dir=tmp_path / "raw"
+    )
+    tables.validate()
+    assert (tables.fetch_errors["outcome"] == "failed").sum() == 0
+    assert set(tables.registries["subscription_id"]) <= {subscription}
+    assert tables.provenance["scopes"] == [f"/subscriptions/{subscription}"]
+    if any((tmp_path / "raw").glob("*.json")):
+        rebuilt = mf.flatten(mf.read_pages(tmp_path / "raw"))
+        for name, frame in tables.items():
+            assert rebuilt[name].equals(frame), name
+
+
+def test_one_resource_group(subscription: str, credential: Any) -> None:
+    group = os.environ.get("MLREG_FRAMES_RESOURCE_GROUP")
+    if not group:
+        pytest.skip("set MLREG_FRAMES_RESOURCE_GROUP to list one resource group")
+    tables = mf.fetch_registries(subscription, group, credential=credential, cloud=CLOUD)
+    assert set(tables.registries["resource_group"].str.lower()) <= {group.lower()}
+
+
+def test_an_unknown_subscription_is_an_arm_error(credential: Any) -> None:
+    with pytest.raises(ArmError) as info:
+        mf.fetch_registries(str(uuid.uuid4()), credential=credential, cloud=CLOUD, max_attempts=2)
+    assert info.value.status in (403, 404)
+    assert info.value.code and info.value.request_id
+
+
+def test_every_visible_subscription(subscription: str, credential: Any) -> None:
+    if os.environ.get("MLREG_FRAMES_LIVE_ALL") != "1":
+        pytest.skip("set MLREG_FRAMES_LIVE_ALL=1 to list every subscription you can see")
+    tables = mf.fetch_registries(credential=credential, cloud=CLOUD)
+    tables.validate()
+    assert f"/subscriptions/{subscription}" in tables.provenance["scopes"]
