@@ -53,10 +53,10 @@ def sample_dir() -> Path:
 
 
 def load_pages(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(registries, subscriptions) of a folder of pages; ``subscriptions.json`` is read apart."""
+    """(registries, subscriptions) of a folder of pages; ``_subscriptions.json`` is read apart."""
     from .pages import read_pages
 
-    subs_file = path / "subscriptions.json" if path.is_dir() else None
+    subs_file = path / "_subscriptions.json" if path.is_dir() else None
     subscriptions: list[dict[str, Any]] = []
     if subs_file is not None and subs_file.is_file():
         body = json.loads(subs_file.read_text(encoding="utf-8-sig"))
@@ -143,7 +143,7 @@ class ArmModel:
     Args:
         registries: registry dicts to serve; default: the bundled sample.
         subscriptions: ``Subscriptions - List`` entries (states such as Disabled are kept);
-            default: from ``subscriptions.json`` next to the pages, plus one Enabled entry per
+            default: from ``_subscriptions.json`` next to the pages, plus one Enabled entry per
             subscription that holds registries.
         page_size: registries per page.
         pages_per_scope: cut every scope into exactly this many pages instead (benchmarks).

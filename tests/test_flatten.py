@@ -113,3 +113,14 @@ def test_flatten_error_names_page_registry_and_field() -> None:
     assert info.value.page == "page-7.json"
     assert info.value.registry == "/x/y"
     assert info.value.field == "properties.regionDetails[0].acrDetails"
+
+
+def test_bundled_sample_reads_as_the_documented_fleet() -> None:
+    from .helpers import SAMPLE
+
+    tables = mf.flatten(mf.read_pages(SAMPLE)).validate()  # _subscriptions.json is skipped
+    assert len(tables.registries) == 40
+    assert tables.registries["subscription_id"].nunique() == 3
+    assert set(tables.pe_connections["status"]) >= {"Approved", "Pending", "Rejected", "Disconnected"}
+    assert set(tables.identities["kind"]) == {"system", "user", "managed_resource_group"}
+    assert set(tables.storage["origin"]) == {"system", "user"}

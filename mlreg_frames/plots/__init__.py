@@ -1,0 +1,44 @@
+"""Matplotlib charts of registry tables, ready for a report or a slide.
+
+Each chart takes :class:`~mlreg_frames.tables.RegistryTables` (or the frame it draws, from
+:mod:`mlreg_frames.analysis` / :mod:`mlreg_frames.costs`) and an optional ``ax``, and
+returns the Axes it drew on, so charts compose into your own figures. :func:`overview`
+draws them all on one 16:9 figure. Nothing here calls ``plt.show()`` or picks a backend,
+so it works headless (Agg) as well as in Jupyter.
+
+Needs matplotlib: ``pip install 'mlreg-frames[plots]'``.
+
+Example::
+
+    >>> from mlreg_frames import plots
+    >>> ax = plots.registries_by_region(tables)                  # doctest: +SKIP
+    >>> plots.overview(tables).savefig("overview.png")           # doctest: +SKIP
+"""
+
+from ._style import FINDING_LABELS, PE_COLORS, SEVERITY_COLORS
+from .cost import cost_by_region, cost_by_registry
+from .dashboard import overview, save_overview
+from .inventory import (
+    created_over_time,
+    exposure_by_severity,
+    pe_states,
+    registries_by_region,
+    replication_matrix,
+    storage_and_acr,
+)
+
+__all__ = [
+    "FINDING_LABELS",
+    "PE_COLORS",
+    "SEVERITY_COLORS",
+    "cost_by_region",
+    "cost_by_registry",
+    "created_over_time",
+    "exposure_by_severity",
+    "overview",
+    "pe_states",
+    "registries_by_region",
+    "replication_matrix",
+    "save_overview",
+    "storage_and_acr",
+]

@@ -1,0 +1,118 @@
+"""Cost charts from :func:`mlreg_frames.costs.join_costs`: by registry and by region."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ._style import (
+    PRIMARY,
+    REPLICA,
+    Axes,
+    axes_or_new,
+    draw_empty,
+    ellipsize,
+    finish,
+    keep_bar_size,
+    legend_outside,
+)
+
+__all__ = ["cost_by_region", "cost_by_registry"]
+
+
+def _cost_rows(joined: pd.DataFrame) -> tuple[pd.DataFrame, str, float, str]:
+    """(matched rows in the main currency, currency, unmatched total, period text)."""
+    currency = joined["currency"].dropna().mode()
+    cur = str(currency.iloc[0]) if len(currency) else ""
+    rows = joined[(joined["currency"] == cur).fillna(False)] if cur else joined
+    is_matched = rows["matched"].fillna(False).astype(bool)
+    months = rows["month"].dropna()
+    period = ""
+    if len(months):
+        first, last = str(months.min()), str(months.max())
+        period = first if first == last else f"{first} to {last}"
+    return rows[is_matched], cur, float(rows.loc[~is_matched, "cost"].sum()), period
+
+
+def _nothing_matched(unmatched: float, currency: str) -> str:
+    return f"no cost matched a registry ({unmatched:,.0f} {currency} unmatched)"
+
+
+def _home_replica(frame: pd.DataFrame, index: str) -> pd.DataFrame:
+    """Cost pivoted to columns ``home region`` / ``replica regions`` by ``index``."""
+    kind = frame["is_primary"].map({True: "home region", False: "replica regions"})
+    out = frame.assign(kind=kind.fillna("replica regions")).pivot_table(
+        index=index, columns="kind", values="cost", aggfunc="sum", fill_value=0.0
+    )
+    out = out.reindex(columns=["home region", "replica regions"], fill_value=0.0)
+    return out.loc[out.sum(axis=1).sort_values(ascending=False).index]
+
+
+def _cost_bars(ax: Axes, table: pd.DataFrame, width: int) -> None:
+    table = table.iloc[::-1]
+    labels = [ellipsize(n, width) for n in table.index]
+    ax.barh(labels, table["home region"], color=PRIMARY, label="home region")
+    bars = ax.barh(labels, table["replica regions"], left=table["home region"], color=REPLICA,
+                   label="replica regions")  # fmt: skip
+    totals = table.sum(axis=1)
+    ax.bar_label(bars, labels=[f"{v:,.0f}" for v in totals], padding=2, fontsize=7)
+    ax.margins(x=0.15)
+    ax.tick_params(axis="y", labelsize=8)
+    keep_bar_size(ax, len(table), horizontal=True)
+    legend_outside(ax)
+
+
+def cost_by_registry(joined: pd.DataFrame, ax: Axes | None = None, *, top: int = 15) -> Axes:
+    """Horizontal bars: cost per registry, split into home region and replica regions.
+
+    The caption gives the period, the currency, what the registries beyond ``top`` cost
+    and the cost that matched no registry, so nothing is hidden.
+
+    Args:
+        joined: the frame from :func:`mlreg_frames.costs.join_costs`.
+        top: registries shown, most expensive first.
+    """
+    ax = axes_or_new(ax, (8, 5))
+    title = "Cost by registry"
+    matched, cur, unmatched, period = _cost_rows(joined)
+    if matched.empty:
+        return draw_empty(ax, title, _nothing_matched(unmatched, cur))
+    label = matched["name"].fillna(matched["registry_id"]).astype(str)
+    dup = label.str.lower().duplicated(keep=False) & (
+        matched.groupby(label)["registry_id"].transform("nunique") > 1
+    )
+    label = label.where(~dup, label + " · " + matched["subscription_id"].astype(str).str[:8])
+    table = _home_replica(matched.assign(label=label), "label")
+    caption = [f"cost ({cur}), {period}" if cur else f"cost, {period}"]
+    if len(table) > top:
+        rest = table.iloc[top:].to_numpy().sum()
+        caption.append(f"top {top} of {len(table)}; the other {len(table) - top}: {rest:,.0f}")
+        table = table.head(top)
+    if unmatched:
+        caption.append(f"{unmatched:,.0f} {cur} matched no registry")
+    _cost_bars(ax, table, 28)
+    finish(ax, title, xlabel="\n".join(caption))
+    return ax
+
+
+def cost_by_region(joined: pd.DataFrame, ax: Axes | None = None, *, top: int = 15) -> Axes:
+    """Horizontal bars: cost per region, split into registries at home and replicas there.
+
+    Args:
+        joined: the frame from :func:`mlreg_frames.costs.join_costs`.
+        top: regions shown, most expensive first.
+    """
+    ax = axes_or_new(ax, (8, 5))
+    title = "Cost by region"
+    matched, cur, unmatched, period = _cost_rows(joined)
+    if matched.empty:
+        return draw_empty(ax, title, _nothing_matched(unmatched, cur))
+    table = _home_replica(matched.assign(location=matched["location"].fillna("?")), "location")
+    caption = [f"cost ({cur}), {period}" if cur else f"cost, {period}"]
+    if len(table) > top:
+        rest = table.iloc[top:].to_numpy().sum()
+        others = len(table) - top
+        caption.append(f"top {top} of {len(table)} regions; the other {others}: {rest:,.0f}")
+        table = table.head(top)
+    _cost_bars(ax, table, 20)
+    finish(ax, title, xlabel="\n".join(caption))
+    return ax
