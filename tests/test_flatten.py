@@ -86,7 +86,9 @@ def test_neither_page_nor_registry_is_a_flatten_error() -> None:
 
 
 def test_seven_digit_fraction_and_offsets_are_exact_instants() -> None:
-    rid = "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/registries/t"
+    rid = (
+        "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/registries/t"
+    )
     tables = mf.flatten(
         [{"id": rid, "systemData": {"createdAt": "2021-05-06T07:08:09.1234567+00:40",
                                     "lastModifiedAt": "2021-05-06T07:08:09-03:00"}}]
@@ -121,6 +123,11 @@ def test_bundled_sample_reads_as_the_documented_fleet() -> None:
     tables = mf.flatten(mf.read_pages(SAMPLE)).validate()  # _subscriptions.json is skipped
     assert len(tables.registries) == 40
     assert tables.registries["subscription_id"].nunique() == 3
-    assert set(tables.pe_connections["status"]) >= {"Approved", "Pending", "Rejected", "Disconnected"}
+    assert set(tables.pe_connections["status"]) >= {
+        "Approved",
+        "Pending",
+        "Rejected",
+        "Disconnected",
+    }
     assert set(tables.identities["kind"]) == {"system", "user", "managed_resource_group"}
     assert set(tables.storage["origin"]) == {"system", "user"}

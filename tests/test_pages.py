@@ -12,7 +12,9 @@ from mlreg_frames.pages import Page, write_page
 
 from .helpers import DATA
 
-REG = {"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/registries/a"}
+REG = {
+    "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/registries/a"
+}
 
 
 def test_page_object_bare_array_and_ndjson(tmp_path: Path) -> None:
@@ -22,7 +24,12 @@ def test_page_object_bare_array_and_ndjson(tmp_path: Path) -> None:
         json.dumps({"value": [REG]}) + "\n\n" + json.dumps(REG) + "\n"
     )
     pages = mf.read_pages(tmp_path)
-    assert [p.source for p in pages] == ["array.json", "lines.ndjson:1", "lines.ndjson", "page.json"]
+    assert [p.source for p in pages] == [
+        "array.json",
+        "lines.ndjson:1",
+        "lines.ndjson",
+        "page.json",
+    ]
     assert [len(p.registries) for p in pages] == [2, 1, 1, 1]
     assert pages[3].next_link == "n"
 
@@ -39,7 +46,11 @@ def test_write_page_round_trips_provenance(tmp_path: Path) -> None:
                 fetched_at="2026-01-01T00:00:00Z", api_version="2025-09-01")  # fmt: skip
     path = write_page(page, tmp_path / "sub" / "p.json")
     back = mf.read_pages(path)[0]
-    assert (back.url, back.fetched_at, back.api_version) == (page.url, page.fetched_at, "2025-09-01")
+    assert (back.url, back.fetched_at, back.api_version) == (
+        page.url,
+        page.fetched_at,
+        "2025-09-01",
+    )
     assert back.registries == [REG]
     assert "_mlreg" not in back.body
     assert [p.name for p in path.parent.iterdir()] == ["p.json"]  # no temp file left
@@ -84,7 +95,9 @@ def test_fixture_folder_reads_with_utf8_bom(tmp_path: Path) -> None:
 
 def test_folder_skips_underscore_and_dot_files(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text(json.dumps({"value": [REG]}))
-    (tmp_path / "_subscriptions.json").write_text(json.dumps({"value": [{"id": "/subscriptions/s"}]}))
+    (tmp_path / "_subscriptions.json").write_text(
+        json.dumps({"value": [{"id": "/subscriptions/s"}]})
+    )
     (tmp_path / ".p.json.tmp.json").write_text("{half")
     (tmp_path / "_staging").mkdir()
     (tmp_path / "_staging" / "q.json").write_text("{half")

@@ -82,4 +82,6 @@ def test_imports_flow_one_way(module: str) -> None:
 def test_flatten_never_imports_http() -> None:
     for module in ("flatten", "frames", "tables", "schema"):
         source = Path(mf.__file__).with_name(f"{module}.py").read_text(encoding="utf-8")
-        assert "requests" not in source and "from .arm" not in source and "from .fetch" not in source
+        assert (
+            "requests" not in source and "from .arm" not in source and "from .fetch" not in source
+        )

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import mlreg_frames as mf
-from mlreg_frames import schema, tables as tables_mod
+from mlreg_frames import schema
+from mlreg_frames import tables as tables_mod
 
 from .helpers import DATA
 

@@ -19,6 +19,7 @@ from ..emulator import ArmEmulator
 from ..fetch import API_VERSION, fetch_registries
 from ..tables import RegistryTables
 from ._base import handle_errors, main
+from .lake_cmd import parse_storage_options, storage_options_option
 
 __all__ = ["demo_command", "emulator_command", "fetch_command", "summary"]
 
@@ -92,6 +93,7 @@ def summary(tables: RegistryTables) -> str:
     "DefaultAzureCredential (e.g. VAR=$(az account get-access-token --query accessToken -o tsv)).",
 )
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@storage_options_option
 @handle_errors
 def fetch_command(
     subscriptions: tuple[str, ...],
@@ -107,6 +109,7 @@ def fetch_command(
     max_retry_after: float,
     token_env: str | None,
     progress: bool,
+    storage_option: tuple[str, ...],
 ) -> None:
     """Fetch registries from Azure Resource Manager into Parquet tables.
 
@@ -148,7 +151,9 @@ def fetch_command(
     if lake:
         from ..lake import append
 
-        click.echo(f"appended snapshot {append(tables, lake)} to {lake}")
+        options = parse_storage_options(storage_option) or None
+        snapshot = append(tables, lake, storage_options=options)
+        click.echo(f"appended snapshot {snapshot} to {lake}")
     _print_errors(tables)
     if failed:
         sys.exit(2)
