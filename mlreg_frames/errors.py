@@ -37,6 +37,20 @@ __all__ = [
 class MlregFramesError(Exception):
     """Root of every error mlreg_frames raises on purpose."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # The subclasses take keyword-only details, which Exception's default pickling
+        # drops; keep them, so an error raised in a worker process arrives whole.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(
+    cls: type[MlregFramesError], args: tuple[object, ...], state: dict[str, object]
+) -> MlregFramesError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class PagesError(MlregFramesError):
     """A page file, folder or glob could not be read as ARM list pages.

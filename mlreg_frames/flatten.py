@@ -27,403 +27,27 @@ Example::
 
 from __future__ import annotations
 
-import json
-import re
+import multiprocessing
+import multiprocessing.context
+import os
+import sys
+import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
-from . import frames
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import frames, schema
 from ._gc import paused_gc
 from .errors import FlattenError
 from .pages import Page
 from .tables import RegistryTables
+from .walk import Ctx, Rows, parse_arm_id, walk_registry
 
-__all__ = ["flatten", "parse_arm_id"]
-
-_ID_RE = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/", re.IGNORECASE)
-
-
-def parse_arm_id(arm_id: str) -> tuple[str | None, str | None]:
-    """(subscription id lower-cased, resource group) of an ARM id; (None, None) if it doesn't parse.
-
-    Example::
-
-        >>> parse_arm_id("/subscriptions/AB-1/resourceGroups/rg-x/providers/P/t/n")
-        ('ab-1', 'rg-x')
-    """
-    match = _ID_RE.match(arm_id)
-    if not match:
-        return None, None
-    return match.group(1).lower(), match.group(2)
-
-
-class _Ctx:
-    """Where the walk is, for error messages."""
-
-    __slots__ = ("page", "registry")
-
-    def __init__(self, page: str, registry: str):
-        self.page = page
-        self.registry = registry
-
-    def fail(self, message: str, field: str) -> FlattenError:
-        return FlattenError(message, page=self.page, registry=self.registry, field=field)
-
-
-class _Keys:
-    """The keys modelled at one level of the payload, in ARM's own (camelCase) spelling."""
-
-    __slots__ = ("canon", "exact")
-
-    def __init__(self, *names: str):
-        self.exact = frozenset(names)
-        self.canon = {n.lower(): n for n in names}
-
-
-def _norm(obj: dict[str, Any], keys: _Keys, prefix: str, extra: dict[str, Any]) -> dict[str, Any]:
-    """``obj`` with its modelled keys in canonical spelling; the others go to ``extra``.
-
-    The common case (every key already spelled as ARM documents it) returns ``obj`` itself
-    after one subset test, so the walk can use plain ``dict.get`` everywhere.
-    """
-    if obj.keys() <= keys.exact:
-        return obj
-    out: dict[str, Any] = {}
-    canon = keys.canon
-    for key, value in obj.items():
-        name = canon.get(key.lower())
-        if name is None:
-            extra[prefix + key] = value
-        else:
-            out[name] = value
-    return out
-
-
-_K_REGISTRY = _Keys(
-    "id", "name", "type", "location", "kind", "tags", "identity", "sku", "properties", "systemData"
-)
-_K_PROPS = _Keys(
-    "regionDetails", "intellectualPropertyPublisher", "publicNetworkAccess", "discoveryUrl",
-    "managedResourceGroup", "managedResourceGroupSettings", "mlFlowRegistryUri",
-    "registryPrivateEndpointConnections", "privateEndpointConnections", "description", "tags",
-    "privateLinkCount",
-)  # fmt: skip
-_K_SKU = _Keys("name", "tier", "size", "family", "capacity")
-_K_IDENTITY = _Keys("type", "principalId", "tenantId", "userAssignedIdentities")
-_K_SYSDATA = _Keys(
-    "createdAt", "createdBy", "createdByType", "lastModifiedAt", "lastModifiedBy",
-    "lastModifiedByType",
-)  # fmt: skip
-_K_RESOURCE_ID = _Keys("resourceId")
-_K_MRG_SETTINGS = _Keys("assignedIdentities")
-_K_PRINCIPAL = _Keys("principalId")
-_K_UAI = _Keys("principalId", "clientId")
-_K_REGION = _Keys("location", "storageAccountDetails", "acrDetails")
-_K_STORAGE_ENTRY = _Keys("systemCreatedStorageAccount", "userCreatedStorageAccount")
-_K_STORAGE = _Keys(
-    "storageAccountName", "storageAccountType", "storageAccountHnsEnabled", "armResourceId",
-    "allowBlobPublicAccess",
-)  # fmt: skip
-_K_ACR_ENTRY = _Keys("systemCreatedAcrAccount", "userCreatedAcrAccount")
-_K_ACR = _Keys("acrAccountName", "acrAccountSku", "armResourceId")
-_K_PE = _Keys("id", "location", "properties")
-_K_PE_PROPS = _Keys(
-    "provisioningState", "privateEndpoint", "registryPrivateLinkServiceConnectionState",
-    "privateLinkServiceConnectionState", "groupIds",
-)  # fmt: skip
-_K_PE_ENDPOINT = _Keys("id", "subnetArmId")
-_K_PE_STATE = _Keys("status", "description", "actionsRequired")
-_K_PAGE = _Keys("value", "nextLink", "id")
-
-
-def _obj(value: Any, ctx: _Ctx, field: str) -> dict[str, Any] | None:
-    """``value`` if it is an object, None if null; anything else is a shape error."""
-    if value is None or isinstance(value, dict):
-        return value
-    raise ctx.fail(
-        f"expected an object or null, got {type(value).__name__}; the payload is not a "
-        "registry shape this version reads (check the api-version)",
-        field,
-    )
-
-
-def _list(value: Any, ctx: _Ctx, field: str) -> list[Any]:
-    """``value`` if it is a list, [] if null; anything else is a shape error."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    raise ctx.fail(
-        f"expected a list or null, got {type(value).__name__}; the payload is not a "
-        "registry shape this version reads (check the api-version)",
-        field,
-    )
-
-
-def _sub(obj: dict[str, Any], key: str, ctx: _Ctx, field: str, keys: _Keys,
-         extra: dict[str, Any], prefix: str) -> dict[str, Any]:  # fmt: skip
-    """The child object ``obj[key]`` normalised (``{}`` when absent or null).
-
-    ``field`` is its full JSON path (for errors), ``prefix`` its path relative to the row
-    (for the ``extra`` column).
-    """
-    child = obj.get(key)
-    if child is None:
-        return {}
-    if type(child) is dict and child.keys() <= keys.exact:
-        return child
-    if not isinstance(child, dict):
-        _obj(child, ctx, field)
-    return _norm(child, keys, prefix + ".", extra)
-
-
-class _Rows:
-    """Row tuples of one registry, per table, in schema column order (``extra`` as a dict)."""
-
-    __slots__ = ("acr", "identities", "pe_connections", "regions", "registries", "storage", "tags")
-
-    def __init__(self) -> None:
-        self.registries: list[tuple[Any, ...]] = []
-        self.regions: list[tuple[Any, ...]] = []
-        self.storage: list[tuple[Any, ...]] = []
-        self.acr: list[tuple[Any, ...]] = []
-        self.identities: list[tuple[Any, ...]] = []
-        self.pe_connections: list[tuple[Any, ...]] = []
-        self.tags: list[tuple[Any, ...]] = []
-
-
-def _norm_region(value: Any) -> str | None:
-    return value.replace(" ", "").lower() if isinstance(value, str) else None
-
-
-def _tags(rows: _Rows, rid: str, tags: Any, source: str, ctx: _Ctx, field: str) -> None:
-    tags = _obj(tags, ctx, field)
-    if not tags:
-        return
-    for key, value in tags.items():
-        if value is not None and not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False)
-        rows.tags.append((rid, source, key, value))
-
-
-def _regions(rows: _Rows, rid: str, location: Any, regions: list[Any], ctx: _Ctx) -> None:
-    primary = _norm_region(location)
-    for r_index, region in enumerate(regions):
-        if region is None:
-            continue
-        field = f"properties.regionDetails[{r_index}]"
-        if type(region) is not dict:
-            _obj(region, ctx, field)
-        extra: dict[str, Any] = {}
-        if not region.keys() <= _K_REGION.exact:
-            region = _norm(region, _K_REGION, "", extra)
-        r_loc = region.get("location")
-        norm = _norm_region(r_loc)
-        is_primary = None if norm is None or primary is None else norm == primary
-        rows.regions.append((rid, r_loc, is_primary, r_index, extra))
-        storages = region.get("storageAccountDetails")
-        if storages is not None:
-            for s_index, entry in enumerate(_list(storages, ctx, field + ".storageAccountDetails")):
-                if entry is not None:
-                    s_field = f"{field}.storageAccountDetails[{s_index}]"
-                    rows.storage.append(
-                        _account(rid, r_loc, r_index, s_index, entry, ctx, s_field, storage=True)
-                    )
-        acrs = region.get("acrDetails")
-        if acrs is not None:
-            for a_index, entry in enumerate(_list(acrs, ctx, field + ".acrDetails")):
-                if entry is not None:
-                    a_field = f"{field}.acrDetails[{a_index}]"
-                    rows.acr.append(
-                        _account(rid, r_loc, r_index, a_index, entry, ctx, a_field, storage=False)
-                    )
-
-
-_ACCOUNT_KINDS = {
-    True: (
-        _K_STORAGE_ENTRY,
-        _K_STORAGE,
-        "systemCreatedStorageAccount",
-        "userCreatedStorageAccount",
-    ),
-    False: (_K_ACR_ENTRY, _K_ACR, "systemCreatedAcrAccount", "userCreatedAcrAccount"),
-}
-
-
-def _account(rid: str, r_loc: Any, r_index: int, index: int, entry: Any, ctx: _Ctx, field: str,
-             *, storage: bool) -> tuple[Any, ...]:  # fmt: skip
-    """One storage or ACR row from a ``{system|user}Created*Account`` entry."""
-    if not isinstance(entry, dict):
-        _obj(entry, ctx, field)
-    entry_keys, keys, system_name, user_name = _ACCOUNT_KINDS[storage]
-    extra: dict[str, Any] = {}
-    if not entry.keys() <= entry_keys.exact:
-        entry = _norm(entry, entry_keys, "", extra)
-    origin = None
-    account: dict[str, Any] = {}
-    for prefix, name in (("system", system_name), ("user", user_name)):
-        found = entry.get(name)
-        if found is None:
-            continue
-        if type(found) is not dict:
-            _obj(found, ctx, f"{field}.{name}")
-        if origin is None:
-            origin = prefix
-            account = found if found.keys() <= keys.exact else _norm(found, keys, "", extra)
-        else:  # both kinds in one entry: keep the second whole rather than drop it
-            extra[name] = found
-    arm = account.get("armResourceId")
-    if arm is None:
-        res_id = None
-    elif type(arm) is dict and arm.keys() <= _K_RESOURCE_ID.exact:
-        res_id = arm.get("resourceId")
-    else:
-        arm = _sub(account, "armResourceId", ctx, f"{field}.{origin}.armResourceId",
-                   _K_RESOURCE_ID, extra, "armResourceId")  # fmt: skip
-        res_id = arm.get("resourceId")
-    if storage:
-        return (
-            rid, r_loc, r_index, index, origin,
-            account.get("storageAccountName"), account.get("storageAccountType"),
-            account.get("storageAccountHnsEnabled"), account.get("allowBlobPublicAccess"),
-            res_id, extra,
-        )  # fmt: skip
-    return (
-        rid, r_loc, r_index, index, origin,
-        account.get("acrAccountName"), account.get("acrAccountSku"), res_id, extra,
-    )  # fmt: skip
-
-
-def _identities(rows: _Rows, rid: str, identity: dict[str, Any], props: dict[str, Any],
-                ctx: _Ctx) -> None:  # fmt: skip
-    principal = identity.get("principalId")
-    tenant = identity.get("tenantId")
-    if principal is not None or tenant is not None:
-        rows.identities.append((rid, "system", 0, principal, None, tenant, None, {}))
-    uais = _obj(identity.get("userAssignedIdentities"), ctx, "identity.userAssignedIdentities")
-    if uais:
-        for index, (res_id, uai) in enumerate(uais.items()):
-            uai = _obj(uai, ctx, f"identity.userAssignedIdentities.{res_id}") or {}
-            extra: dict[str, Any] = {}
-            uai = _norm(uai, _K_UAI, "", extra)
-            rows.identities.append(
-                (rid, "user", index, uai.get("principalId"), uai.get("clientId"), None, res_id,
-                 extra)
-            )  # fmt: skip
-    field = "properties.managedResourceGroupSettings"
-    settings = _obj(props.get("managedResourceGroupSettings"), ctx, field)
-    if not settings:
-        return
-    settings = _norm(settings, _K_MRG_SETTINGS, "", {})
-    field += ".assignedIdentities"
-    for index, assigned in enumerate(_list(settings.get("assignedIdentities"), ctx, field)):
-        assigned = _obj(assigned, ctx, f"{field}[{index}]")
-        if assigned is None:
-            continue
-        extra = {}
-        assigned = _norm(assigned, _K_PRINCIPAL, "", extra)
-        rows.identities.append(
-            (rid, "managed_resource_group", index, assigned.get("principalId"), None, None, None,
-             extra)
-        )  # fmt: skip
-
-
-def _pe_connections(rows: _Rows, rid: str, props: dict[str, Any], ctx: _Ctx) -> None:
-    name = "registryPrivateEndpointConnections"
-    conns = props.get(name)
-    if conns is None:
-        name = "privateEndpointConnections"
-        conns = props.get(name)
-        if conns is None:
-            return
-    for index, conn in enumerate(_list(conns, ctx, f"properties.{name}")):
-        field = f"properties.{name}[{index}]"
-        conn = _obj(conn, ctx, field)
-        if conn is None:
-            continue
-        extra: dict[str, Any] = {}
-        conn = _norm(conn, _K_PE, "", extra)
-        cprops = _sub(conn, "properties", ctx, f"{field}.properties", _K_PE_PROPS, extra,
-                      "properties")  # fmt: skip
-        endpoint = _sub(cprops, "privateEndpoint", ctx, f"{field}.properties.privateEndpoint",
-                        _K_PE_ENDPOINT, extra, "properties.privateEndpoint")  # fmt: skip
-        state_name = "registryPrivateLinkServiceConnectionState"
-        if cprops.get(state_name) is None:
-            state_name = "privateLinkServiceConnectionState"
-        state = _sub(cprops, state_name, ctx, f"{field}.properties.{state_name}", _K_PE_STATE,
-                     extra, f"properties.{state_name}")  # fmt: skip
-        group_ids = cprops.get("groupIds")
-        if group_ids is not None:
-            _list(group_ids, ctx, f"{field}.properties.groupIds")
-        rows.pe_connections.append(
-            (
-                rid, index, conn.get("id"), conn.get("location"),
-                cprops.get("provisioningState"), endpoint.get("id"),
-                endpoint.get("subnetArmId"), state.get("status"), state.get("description"),
-                state.get("actionsRequired"), group_ids, extra,
-            )
-        )  # fmt: skip
-
-
-def _registry(reg: Any, ctx: _Ctx, index: int) -> tuple[str, _Rows]:
-    """Walk one registry object into its rows; returns (registry_id, rows)."""
-    if not isinstance(reg, dict):
-        raise ctx.fail(
-            f"a registry must be a JSON object, got {type(reg).__name__}; remove the entry "
-            "or pass the registries list response",
-            f"value[{index}]",
-        )
-    extra: dict[str, Any] = {}
-    if not reg.keys() <= _K_REGISTRY.exact:
-        reg = _norm(reg, _K_REGISTRY, "", extra)
-    arm_id = reg.get("id")
-    if not isinstance(arm_id, str) or not arm_id:
-        raise ctx.fail(
-            "a registry has no string `id`, so its rows cannot be keyed; pass registries "
-            "as ARM returns them",
-            f"value[{index}].id",
-        )
-    ctx.registry = arm_id
-    rtype = reg.get("type")
-    if isinstance(rtype, str) and rtype.lower().endswith("privateendpointconnections"):
-        raise ctx.fail(
-            f"this is a private endpoint connection ({rtype}), not a registry; flatten the "
-            "registries list instead (its registryPrivateEndpointConnections are read from it)",
-            "type",
-        )
-    rid = arm_id.lower()
-    sub, rg = parse_arm_id(arm_id)
-    props = _sub(reg, "properties", ctx, "properties", _K_PROPS, extra, "properties")
-    sku = _sub(reg, "sku", ctx, "sku", _K_SKU, extra, "sku")
-    identity = _sub(reg, "identity", ctx, "identity", _K_IDENTITY, extra, "identity")
-    sysdata = _sub(reg, "systemData", ctx, "systemData", _K_SYSDATA, extra, "systemData")
-    mrg = _sub(props, "managedResourceGroup", ctx, "properties.managedResourceGroup",
-               _K_RESOURCE_ID, extra, "properties.managedResourceGroup")  # fmt: skip
-    region_list = props.get("regionDetails")
-    regions = _list(region_list, ctx, "properties.regionDetails")
-    location = reg.get("location")
-
-    rows = _Rows()
-    rows.registries.append(
-        (
-            rid, arm_id, reg.get("name"), sub, rg, location, reg.get("kind"),
-            rtype, sku.get("name"), sku.get("tier"), sku.get("size"),
-            sku.get("family"), sku.get("capacity"), identity.get("type"),
-            props.get("publicNetworkAccess"), props.get("intellectualPropertyPublisher"),
-            props.get("discoveryUrl"), props.get("mlFlowRegistryUri"),
-            mrg.get("resourceId"), props.get("description"), props.get("privateLinkCount"),
-            None if region_list is None else len(regions),
-            sysdata.get("createdAt"), sysdata.get("createdBy"),
-            sysdata.get("createdByType"), sysdata.get("lastModifiedAt"),
-            sysdata.get("lastModifiedBy"), sysdata.get("lastModifiedByType"), extra,
-        )
-    )  # fmt: skip
-    _regions(rows, rid, location, regions, ctx)
-    _identities(rows, rid, identity, props, ctx)
-    _pe_connections(rows, rid, props, ctx)
-    _tags(rows, rid, reg.get("tags"), "resource", ctx, "tags")
-    _tags(rows, rid, props.get("tags"), "properties", ctx, "properties.tags")
-    return rid, rows
+__all__ = ["CHUNK_BYTES", "CHUNK_ITEMS", "PARALLEL_MIN_BYTES", "flatten", "parse_arm_id"]
 
 
 def _get(obj: dict[str, Any], key: str) -> Any:
@@ -467,13 +91,22 @@ def _registries_of(item: Any, position: int) -> tuple[str, list[Any]]:
     )
 
 
-def flatten(items: Iterable[Any], *, provenance: Mapping[str, Any] | None = None) -> RegistryTables:
+def flatten(
+    items: Iterable[Any],
+    *,
+    provenance: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+) -> RegistryTables:
     """Turn ARM registry pages (or registry dicts) into the seven tidy tables.
 
     Args:
         items: an iterable of :class:`~mlreg_frames.pages.Page` (from ``read_pages``), page
             dicts (``{"value": [...], "nextLink": ...}``), registry dicts, or a mix.
         provenance: merged into the returned tables' ``provenance``.
+        workers: processes that parse and flatten page files side by side. ``None`` (the
+            default) uses every core when the input is page files not parsed yet and at
+            least :data:`PARALLEL_MIN_BYTES` in all; ``1`` never starts a process. The
+            result is the same either way.
 
     Returns:
         RegistryTables with every column declared in :mod:`mlreg_frames.schema`, the same
@@ -481,6 +114,7 @@ def flatten(items: Iterable[Any], *, provenance: Mapping[str, Any] | None = None
 
     Raises:
         FlattenError: structurally broken input, naming page, registry and field path.
+        PagesError: a page file that cannot be parsed (lazily read pages).
 
     Example::
 
@@ -490,26 +124,138 @@ def flatten(items: Iterable[Any], *, provenance: Mapping[str, Any] | None = None
     """
     if isinstance(items, (dict, Page)):
         items = [items]
+    items = list(items)
+    n_workers = _worker_count(items, workers)
     with paused_gc():
-        return _flatten(items, provenance)
+        chunks = _chunks(items)
+        if n_workers > 1:
+            with ProcessPoolExecutor(n_workers, mp_context=_mp_context()) as pool:
+                results = list(pool.map(_flatten_files, [[p.path for p in c] for c, _ in chunks]))
+        else:
+            results = [_flatten_chunk(chunk, offset) for chunk, offset in chunks]
+        arrows = _merge([r[0] for r in results])
+        prov: dict[str, Any] = {
+            "inputs": sum(r[1] for r in results),
+            "registries": arrows["registries"].num_rows,
+        }
+        api_versions = set().union(*(r[2] for r in results))
+        if api_versions:
+            prov["api_versions"] = sorted(api_versions)
+        prov.update(provenance or {})
+        return frames.to_tables(arrows, prov)
 
 
-def _flatten(items: Iterable[Any], provenance: Mapping[str, Any] | None) -> RegistryTables:
-    seen: dict[str, _Rows] = {}
-    n_pages = 0
-    api_versions: set[str] = set()
+_Result = tuple[dict[str, pa.Table], int, set[str]]
+
+CHUNK_BYTES = 8 * 2**20
+"""Page files are flattened in runs of about this many bytes: the parsed JSON of one run is
+all that is alive at a time (the Arrow results are far smaller), and runs spread over
+worker processes."""
+
+CHUNK_ITEMS = 256
+"""Runs of in-memory pages or registries."""
+
+PARALLEL_MIN_BYTES = 32 * 2**20
+"""Below this many bytes of page files, starting processes costs more than it saves."""
+
+
+def _file_size(item: Any) -> int | None:
+    """The byte size of a page file not parsed yet; None for anything in memory."""
+    if isinstance(item, Page) and item.path is not None and not item.loaded:
+        try:
+            return item.path.stat().st_size
+        except OSError:
+            return 0  # reading it will raise a PagesError naming the file
+    return None
+
+
+def _chunks(items: list[Any]) -> list[tuple[list[Any], int]]:
+    """Contiguous runs of the input (with their start position), bounded in bytes or items."""
+    chunks: list[tuple[list[Any], int]] = []
+    current: list[Any] = []
+    start = weight = 0
     for position, item in enumerate(items):
+        size = _file_size(item)
+        weight += CHUNK_BYTES // CHUNK_ITEMS if size is None else size
+        current.append(item)
+        if weight >= CHUNK_BYTES:
+            chunks.append((current, start))
+            current, start, weight = [], position + 1, 0
+    if current or not chunks:
+        chunks.append((current, start))
+    return chunks
+
+
+def _flatten_chunk(items: list[Any], offset: int) -> _Result:
+    """Walk one run of the input: (Arrow tables, inputs seen, api versions).
+
+    A page file not parsed yet is parsed into a throw-away copy, so the caller's lazy
+    pages do not keep every parsed body alive.
+    """
+    seen: dict[str, Rows] = {}
+    api_versions: set[str] = set()
+    for position, item in enumerate(items, start=offset):
+        if isinstance(item, Page) and not item.loaded:
+            item = item.parsed()
         label, registries = _registries_of(item, position)
-        n_pages += 1
         if isinstance(item, Page) and item.api_version:
             api_versions.add(item.api_version)
         for index, reg in enumerate(registries):
-            ctx = _Ctx(label, f"#{index}")
-            rid, rows = _registry(reg, ctx, index)
+            ctx = Ctx(label, f"#{index}")
+            rid, rows = walk_registry(reg, ctx, index)
             seen.pop(rid, None)  # the last one seen wins, and moves to the end
             seen[rid] = rows
-    prov: dict[str, Any] = {"inputs": n_pages, "registries": len(seen)}
-    if api_versions:
-        prov["api_versions"] = sorted(api_versions)
-    prov.update(provenance or {})
-    return frames.build(seen.values(), prov)
+    return frames.build_arrow(seen.values()), len(items), api_versions
+
+
+def _flatten_files(paths: list[Path]) -> _Result:
+    """Worker process: parse and walk a run of page files."""
+    with paused_gc():
+        return _flatten_chunk([Page.from_file(path) for path in paths], 0)
+
+
+def _merge(results: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
+    """Concatenate the runs' tables, keeping each registry only from the last run holding it.
+
+    Runs keep the input order, so this gives exactly the one-pass result: the last one
+    seen wins, in the same order.
+    """
+    later: set[str] = set()
+    kept: list[dict[str, pa.Table]] = []
+    for arrows in reversed(results):
+        ids = set(arrows["registries"].column("registry_id").to_pylist())
+        again = ids & later
+        if again:
+            taken = pa.array(sorted(again), type=pa.string())
+            arrows = {
+                name: table.filter(pc.invert(pc.is_in(table.column("registry_id"), taken)))
+                for name, table in arrows.items()
+            }
+        later |= ids
+        kept.append(arrows)
+    kept.reverse()
+    if len(kept) == 1:
+        return kept[0]
+    return {name: pa.concat_tables([k[name] for k in kept]) for name in schema.TABLES}
+
+
+def _worker_count(items: list[Any], workers: int | None) -> int:
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be 1 or more, got {workers}")
+    if workers == 1 or len(items) < 2:
+        return 1
+    sizes = [_file_size(item) for item in items]
+    if any(size is None for size in sizes):
+        return 1  # only unparsed page files are worth shipping to another process
+    if workers is None:
+        if sum(s or 0 for s in sizes) < PARALLEL_MIN_BYTES:
+            return 1
+        workers = min(os.cpu_count() or 1, 8)
+    return max(1, workers)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # fork is fastest (nothing to re-import) but unsafe once threads run; spawn is safe.
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")

@@ -17,9 +17,9 @@ import pandas as pd
 import pyarrow as pa
 
 from . import schema
-from .tables import RegistryTables
+from .tables import RegistryTables, from_arrow
 
-__all__ = ["build", "parse_timestamps"]
+__all__ = ["build", "build_arrow", "parse_timestamps", "to_tables"]
 
 _TRUE = {"true": True, "false": False}
 
@@ -125,46 +125,42 @@ def _extra_texts(extras: list[dict[str, Any]]) -> list[str | None]:
     ]
 
 
-def _frame(name: str, rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+def _arrow_table(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:
+    """One table's row tuples as an Arrow table with the declared schema."""
     table = schema.TABLES[name]
+    arrow_schema = schema.arrow_schema(name)
     if not rows:
-        return schema.empty_frame(name)
+        return arrow_schema.empty_table()
     columns = [list(col) for col in zip(*rows, strict=True)]
-    names = table.column_names
-    extras: list[dict[str, Any]] | None = None
-    if names[-1] == "extra":
-        extras = columns[-1]
-    built: dict[str, Any] = {}
+    extras: list[dict[str, Any]] | None = columns[-1] if table.columns[-1].name == "extra" else None
+    arrays: list[pa.Array] = []
     for col, values in zip(table.columns, columns, strict=True):
         if col.name == "extra":
             continue
-        built[col.name] = _column(col.kind, col.name, values, extras)
-    if extras is not None:
-        built["extra"] = pa.array(_extra_texts(extras), type=pa.string())
-    out: dict[str, pd.Series] = {}
-    for col in table.columns:
-        data = built[col.name]
-        dtype = schema.pandas_dtype(col.kind)
+        data = _column(col.kind, col.name, values, extras)
         if isinstance(data, pd.Series):
-            out[col.name] = data
-        elif col.kind == "string_list":
-            out[col.name] = pd.Series(pd.array(data, dtype=dtype))
-        else:
-            out[col.name] = pd.Series(data.to_pandas(types_mapper=_mapper(dtype)), dtype=dtype)
-    return pd.DataFrame(out)
+            data = pa.array(data, type=schema.arrow_type(col.kind))
+        arrays.append(data)
+    if extras is not None:
+        arrays.append(pa.array(_extra_texts(extras), type=pa.string()))
+    return pa.Table.from_arrays(arrays, schema=arrow_schema)
 
 
-def _mapper(dtype: Any) -> Any:
-    return lambda _arrow_type: dtype
-
-
-def build(registries: Iterable[_HasRows], provenance: dict[str, Any]) -> RegistryTables:
-    """Assemble the per-registry row tuples into the seven typed tables."""
+def build_arrow(registries: Iterable[_HasRows]) -> dict[str, pa.Table]:
+    """The per-registry row tuples as one Arrow table per schema table."""
     gathered: dict[str, list[tuple[Any, ...]]] = {name: [] for name in schema.TABLES}
     for rows in registries:
         for name, bucket in gathered.items():
             bucket.extend(getattr(rows, name))
-    return RegistryTables(
-        **{name: _frame(name, rows) for name, rows in gathered.items()},
-        provenance=provenance,
-    )
+    return {name: _arrow_table(name, rows) for name, rows in gathered.items()}
+
+
+def to_tables(arrows: dict[str, pa.Table], provenance: dict[str, Any]) -> RegistryTables:
+    """Arrow tables (as from :func:`build_arrow`) to RegistryTables with the declared dtypes."""
+    frames = {name: from_arrow(name, arrow, allow_missing=False) for name, arrow in arrows.items()}
+    return RegistryTables(**frames, provenance=provenance)
+
+
+def build(registries: Iterable[_HasRows], provenance: dict[str, Any]) -> RegistryTables:
+    """Assemble the per-registry row tuples into the seven typed tables."""
+    return to_tables(build_arrow(registries), provenance)

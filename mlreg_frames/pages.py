@@ -22,7 +22,6 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +41,12 @@ are skipped there, as Spark and Hive do: they hold metadata (``_subscriptions.js
 files still being written."""
 
 
-@dataclass
 class Page:
     """One ARM list page and where it came from.
+
+    A page read from a ``.json`` file is parsed when its body is first used, so
+    ``read_pages`` over thousands of files is instant and :func:`~mlreg_frames.flatten`
+    can parse them in parallel worker processes.
 
     Attributes:
         body: the page object (``{"value": [...], "nextLink": ...}``); a bare array of
@@ -53,20 +55,95 @@ class Page:
         url: the URL it was fetched from, if known.
         fetched_at: ISO timestamp of the fetch, if known.
         api_version: the ARM api-version it was fetched with, if known.
+        path: the file a lazily read page comes from (``None`` for pages built in memory).
+
+    Example::
+
+        >>> page = Page({"value": [], "nextLink": None}, "in memory")
+        >>> page.registries, page.next_link
+        ([], None)
     """
 
-    body: dict[str, Any]
-    source: str
-    url: str | None = None
-    fetched_at: str | None = None
-    api_version: str | None = None
+    __slots__ = ("_api_version", "_body", "_fetched_at", "_url", "path", "source")
+
+    def __init__(
+        self,
+        body: dict[str, Any] | None,
+        source: str,
+        url: str | None = None,
+        fetched_at: str | None = None,
+        api_version: str | None = None,
+        *,
+        path: Path | None = None,
+    ):
+        if body is None and path is None:
+            raise PagesError("a Page needs a body or a file to read it from", path=source)
+        self._body = body
+        self.source = source
+        self._url = url
+        self._fetched_at = fetched_at
+        self._api_version = api_version
+        self.path = path
+
+    @classmethod
+    def from_file(cls, path: Path) -> Page:
+        """A page whose JSON file is parsed on first use."""
+        return cls(None, path.name, path=path)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the body is in memory (False for a file page not yet parsed)."""
+        return self._body is not None
+
+    def parsed(self) -> Page:
+        """This page with its body in memory: itself if loaded, else a parsed copy.
+
+        The copy leaves this page unparsed, so a caller walking many lazy pages holds one
+        parsed body at a time.
+        """
+        if self._body is not None:
+            return self
+        assert self.path is not None
+        got = _page_from_json(_parse_json_file(self.path), self.source)
+        if isinstance(got, Page):
+            return Page(got.body, self.source, got.url, got.fetched_at, got.api_version,
+                        path=self.path)  # fmt: skip
+        return Page({"value": got}, self.source, path=self.path)
+
+    def _load(self) -> dict[str, Any]:
+        if self._body is None:
+            copy = self.parsed()
+            self._body = copy.body
+            self._url, self._fetched_at = copy.url, copy.fetched_at
+            self._api_version = copy.api_version
+        return self._body
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return self._load()
+
+    @property
+    def url(self) -> str | None:
+        self._load()
+        return self._url
+
+    @property
+    def fetched_at(self) -> str | None:
+        self._load()
+        return self._fetched_at
+
+    @property
+    def api_version(self) -> str | None:
+        self._load()
+        return self._api_version
 
     @property
     def registries(self) -> list[Any]:
         """The page's ``value`` list (``Value`` too); empty when it is missing or null."""
+        body = self.body
         for key in ("value", "Value"):
-            if key in self.body:
-                value = self.body[key]
+            if key in body:
+                value = body[key]
                 return value if isinstance(value, list) else []
         return []
 
@@ -74,6 +151,19 @@ class Page:
     def next_link(self) -> str | None:
         value = self.body.get("nextLink", self.body.get("NextLink"))
         return value if isinstance(value, str) and value else None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Page):
+            return NotImplemented
+        return (self.body, self.source, self.url, self.fetched_at, self.api_version) == (
+            other.body, other.source, other.url, other.fetched_at, other.api_version
+        )  # fmt: skip
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        state = f"{len(self.registries)} registries" if self.loaded else "not parsed yet"
+        return f"Page(source={self.source!r}, {state})"
 
 
 def _page_from_json(obj: Any, source: str) -> Page | list[Any]:
@@ -106,58 +196,32 @@ def _page_from_json(obj: Any, source: str) -> Page | list[Any]:
     return [obj]  # a single registry (a Get response, or one NDJSON line)
 
 
-def _read_file(path: Path) -> Iterator[Page]:
-    source = path.name
+def _read_bytes(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise PagesError(f"cannot read {path}: {exc}", path=str(path)) from exc
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if path.suffix.lower() not in (".ndjson", ".jsonl"):
-        try:  # orjson parses pages several times faster than json; json explains errors better
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            yield from _pages_of(obj, source)
-            return
+    return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+
+
+def _decode(raw: bytes, path: Path) -> str:
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PagesError(
             f"{path} is not UTF-8 text ({exc}); re-save it as UTF-8", path=str(path)
         ) from exc
-    if path.suffix.lower() in (".ndjson", ".jsonl"):
-        loose: list[Any] = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                try:  # the stdlib parser says where and why
-                    json.loads(line)
-                except json.JSONDecodeError as exc:
-                    detail = f"{exc.msg} at column {exc.colno}"
-                else:  # pragma: no cover - orjson is stricter only on exotic input
-                    detail = "rejected by the JSON parser"
-                raise PagesError(
-                    f"{path}:{number} is not valid JSON ({detail}); "
-                    "each NDJSON line must be one page or one registry object",
-                    path=str(path),
-                    line=number,
-                ) from None
-            got = _page_from_json(obj, f"{source}:{number}")
-            if isinstance(got, Page):
-                yield got
-            else:
-                loose.extend(got)
-        if loose:
-            yield Page({"value": loose}, source)
-        return
+
+
+def _parse_json_file(path: Path) -> Any:
+    """A JSON file's value; orjson for speed, the stdlib parser to explain an error."""
+    raw = _read_bytes(path)
     try:
-        obj = json.loads(text)
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(_decode(raw, path))
     except json.JSONDecodeError as exc:
         raise PagesError(
             f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
@@ -165,15 +229,46 @@ def _read_file(path: Path) -> Iterator[Page]:
             path=str(path),
             line=exc.lineno,
         ) from exc
-    yield from _pages_of(obj, source)
 
 
-def _pages_of(obj: Any, source: str) -> Iterator[Page]:
-    got = _page_from_json(obj, source)
-    if isinstance(got, Page):
-        yield got
-    elif got:
-        yield Page({"value": got}, source)
+def _read_ndjson(path: Path) -> Iterator[Page]:
+    source = path.name
+    loose: list[Any] = []
+    for number, line in enumerate(_decode(_read_bytes(path), path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            try:  # the stdlib parser says where and why
+                json.loads(line)
+            except json.JSONDecodeError as exc:
+                detail = f"{exc.msg} at column {exc.colno}"
+            else:  # pragma: no cover - orjson is stricter only on exotic input
+                detail = "rejected by the JSON parser"
+            raise PagesError(
+                f"{path}:{number} is not valid JSON ({detail}); "
+                "each NDJSON line must be one page or one registry object",
+                path=str(path),
+                line=number,
+            ) from None
+        got = _page_from_json(obj, f"{source}:{number}")
+        if isinstance(got, Page):
+            yield got
+        else:
+            loose.extend(got)
+    if loose:
+        yield Page({"value": loose}, source)
+
+
+def _read_file(path: Path, *, lazy: bool) -> Iterator[Page]:
+    if path.suffix.lower() in (".ndjson", ".jsonl"):
+        yield from _read_ndjson(path)
+        return
+    page = Page.from_file(path)
+    if not lazy:
+        page.body  # noqa: B018 - parse now, so errors surface here
+    yield page
 
 
 def _expand(source: str | os.PathLike[str]) -> list[Path]:
@@ -199,8 +294,13 @@ def _expand(source: str | os.PathLike[str]) -> list[Path]:
 
 def iter_pages(
     sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    lazy: bool = True,
 ) -> Iterator[Page]:
-    """Yield the pages of files, folders (searched recursively, sorted) and globs, lazily."""
+    """Yield the pages of files, folders (searched recursively, sorted) and globs.
+
+    With ``lazy`` (the default) a ``.json`` file is parsed when its page is first used.
+    """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     for source in sources:
@@ -211,11 +311,13 @@ def iter_pages(
                 path=os.fspath(source),
             )
         for file in files:
-            yield from _read_file(file)
+            yield from _read_file(file, lazy=lazy)
 
 
 def read_pages(
     sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    lazy: bool = True,
 ) -> list[Page]:
     """Read ARM list pages from a file, a folder, a glob, or a list of them.
 
@@ -224,8 +326,15 @@ def read_pages(
     files and subfolders whose names start with ``_`` or ``.`` are skipped (metadata such
     as ``_subscriptions.json``); name such a file directly to read it anyway.
 
+    Args:
+        sources: a path, a glob, or a list of them.
+        lazy: parse each ``.json`` file when its page is first used (the default: listing
+            is instant, and :func:`~mlreg_frames.flatten` parses large sets in parallel);
+            ``False`` parses everything now, so a broken file fails here.
+
     Raises:
-        PagesError: a path matches nothing, or a file is not valid JSON (naming file and line).
+        PagesError: a path matches nothing, or a file is not valid JSON (naming file and
+            line; with ``lazy``, when the page is first used).
 
     Example::
 
@@ -233,7 +342,7 @@ def read_pages(
         >>> pages = read_pages(["a.json", "more/*.ndjson"])  # doctest: +SKIP
     """
     with paused_gc():
-        return list(iter_pages(sources))
+        return list(iter_pages(sources, lazy=lazy))
 
 
 def write_page(page: Page, path: str | os.PathLike[str]) -> Path:

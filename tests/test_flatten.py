@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -131,3 +132,44 @@ def test_bundled_sample_reads_as_the_documented_fleet() -> None:
     }
     assert set(tables.identities["kind"]) == {"system", "user", "managed_resource_group"}
     assert set(tables.storage["origin"]) == {"system", "user"}
+
+
+def _write_fleet_pages(folder, n: int, page_size: int) -> list[dict]:
+    from mlreg_frames import synth, synth_arm
+
+    fleet = synth.generate_fleet(n, 4, seed=3)
+    pages = synth_arm.paginate(fleet, page_size)
+    changed = [dict(reg, location="changed-later") for reg in fleet[:5]]
+    pages.append({"value": changed})  # seen again in the last file: these rows must win
+    for i, page in enumerate(pages):
+        (folder / f"p{i:04d}.json").write_text(json.dumps(page), encoding="utf-8")
+    return fleet
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chunked_and_parallel_flatten_equal_one_pass(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    flatten_module = sys.modules["mlreg_frames.flatten"]  # the package exports the function
+    fleet = _write_fleet_pages(tmp_path, 120, 7)
+    one_pass = mf.flatten([p.parsed() for p in mf.read_pages(tmp_path)])  # in memory: 1 chunk
+    monkeypatch.setattr(flatten_module, "CHUNK_BYTES", 20_000)  # many small runs of files
+    lazy = mf.read_pages(tmp_path)
+    chunked = mf.flatten(lazy, workers=workers).validate()
+    assert chunked == one_pass
+    assert len(chunked.registries) == len(fleet)
+    assert chunked.registries["location"].tail(5).tolist() == ["changed-later"] * 5
+    assert not any(page.loaded for page in lazy)  # lazy pages stay unparsed
+
+
+def test_parallel_flatten_reports_errors_with_their_details(tmp_path) -> None:
+    _write_fleet_pages(tmp_path, 20, 5)
+    (tmp_path / "p9999.json").write_text(json.dumps({"value": [{"name": "no id"}]}))
+    with pytest.raises(mf.FlattenError) as info:
+        mf.flatten(mf.read_pages(tmp_path), workers=2)
+    assert info.value.page == "p9999.json" and info.value.field == "value[0].id"
+
+
+def test_workers_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="workers"):
+        mf.flatten([], workers=0)

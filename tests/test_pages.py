@@ -83,7 +83,11 @@ def test_missing_path_and_empty_folder(tmp_path: Path) -> None:
 def test_json_scalar_file_is_a_pages_error(tmp_path: Path) -> None:
     (tmp_path / "n.json").write_text("42")
     with pytest.raises(mf.PagesError, match="not a page object"):
-        mf.read_pages(tmp_path / "n.json")
+        mf.read_pages(tmp_path / "n.json", lazy=False)
+    lazy = mf.read_pages(tmp_path / "n.json")  # parsed on first use
+    assert not lazy[0].loaded
+    with pytest.raises(mf.PagesError, match="not a page object"):
+        mf.flatten(lazy)
 
 
 def test_fixture_folder_reads_with_utf8_bom(tmp_path: Path) -> None:
@@ -103,3 +107,17 @@ def test_folder_skips_underscore_and_dot_files(tmp_path: Path) -> None:
     (tmp_path / "_staging" / "q.json").write_text("{half")
     assert [p.source for p in mf.read_pages(tmp_path)] == ["p.json"]
     assert len(mf.read_pages(tmp_path / "_subscriptions.json")) == 1  # named directly: read
+
+
+def test_lazy_pages_parse_on_first_use(tmp_path: Path) -> None:
+    page = Page({"value": [REG]}, "x", url="https://u", fetched_at="t", api_version="v")
+    write_page(page, tmp_path / "p.json")
+    lazy = mf.read_pages(tmp_path)[0]
+    assert not lazy.loaded and "not parsed yet" in repr(lazy)
+    assert lazy.api_version == "v" and lazy.loaded
+    assert lazy.registries == [REG]
+    eager = mf.read_pages(tmp_path, lazy=False)[0]
+    assert eager.loaded and eager == lazy
+    (tmp_path / "p.json").write_text("{broken")
+    with pytest.raises(mf.PagesError, match="line 1 column 2"):
+        mf.read_pages(tmp_path, lazy=False)

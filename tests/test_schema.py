@@ -63,8 +63,9 @@ _LAYERS = {
     "errors": set(),
     "schema": {"errors"},
     "pages": {"errors", "_gc"},
+    "walk": {"errors"},
     "frames": {"errors", "schema", "tables"},
-    "flatten": {"errors", "schema", "pages", "frames", "tables", "_gc"},
+    "flatten": {"errors", "schema", "pages", "frames", "tables", "walk", "_gc"},
     "tables": {"errors", "schema"},
 }
 
@@ -80,7 +81,7 @@ def test_imports_flow_one_way(module: str) -> None:
 
 
 def test_flatten_never_imports_http() -> None:
-    for module in ("flatten", "frames", "tables", "schema"):
+    for module in ("flatten", "walk", "frames", "tables", "schema"):
         source = Path(mf.__file__).with_name(f"{module}.py").read_text(encoding="utf-8")
         assert (
             "requests" not in source and "from .arm" not in source and "from .fetch" not in source
