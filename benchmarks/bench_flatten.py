@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 VARIANTS = ("parse-only", "recipe", "mlreg_frames")
-INFO_VARIANTS = ("parse-orjson",)
-"""Shown for context, judged by no target: mlreg_frames reads pages with orjson."""
+INFO_VARIANTS = ("parse-orjson", "mlreg_frames-1proc")
+"""Shown for context, judged by no target: orjson is the parser mlreg_frames uses, and
+``workers=1`` shows what one process does without the worker processes."""
 
 
 # --- the variants ---------------------------------------------------------------------------
@@ -188,11 +189,20 @@ def ours(folder: Path) -> dict[str, int]:
     return {k: v for k, v in tables.counts().items() if k != "fetch_errors"}
 
 
+def ours_one_process(folder: Path) -> dict[str, int]:
+    """``mlreg_frames.flatten(..., workers=1)``: everything in this one process."""
+    import mlreg_frames
+
+    tables = mlreg_frames.flatten(mlreg_frames.read_pages(folder), workers=1)
+    return tables.counts(include_errors=False)
+
+
 RUNNERS = {
     "parse-only": parse_only,
     "parse-orjson": parse_orjson,
     "recipe": recipe,
     "mlreg_frames": ours,
+    "mlreg_frames-1proc": ours_one_process,
 }
 
 
@@ -340,6 +350,12 @@ def report(results: dict[str, dict[str, Any]], n: int) -> bool:
         ratio = best["mlreg_frames"] / best["parse-orjson"]
         print(f"\n(context) mlreg_frames / parse-orjson = {ratio:.2f}x: the overhead over parsing")
         print("with orjson, the parser mlreg_frames.read_pages itself uses")
+    if "mlreg_frames-1proc" in best:
+        one = best["mlreg_frames-1proc"]
+        print(
+            f"(context) one process (workers=1): {one:.2f} s, recipe / it = "
+            f"{best['recipe'] / one:.1f}x, it / parse-only = {one / best['parse-only']:.2f}x"
+        )
     print()
     for text, target, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text:<58} ({target})")
