@@ -320,11 +320,11 @@ def report(results: dict[str, dict[str, Any]], n: int) -> bool:
     best = {v: min(r["times"]) for v, r in results.items()}
     mem = {v: r["tree_peak"] - r["baseline"] for v, r in results.items()}
     print(
-        f"\n{'variant':<14}{'best s':>10}{'runs (s)':>28}{'peak PSS MB':>14}{'above base MB':>15}"
+        f"\n{'variant':<20}{'best s':>10}{'runs (s)':>28}{'peak PSS MB':>14}{'above base MB':>15}"
     )
     for v, r in results.items():
         runs = ", ".join(f"{t:.2f}" for t in r["times"])
-        print(f"{v:<14}{best[v]:>10.2f}{runs:>28}{r['tree_peak']:>14.0f}{mem[v]:>15.0f}")
+        print(f"{v:<20}{best[v]:>10.2f}{runs:>28}{r['tree_peak']:>14.0f}{mem[v]:>15.0f}")
     print(
         "(peak memory: proportional set size of the variant's process and its worker"
         " processes, summed, sampled every 20 ms)"

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from .errors import PagesError
+
 __all__ = ["Answer", "ArmModel", "Fault", "load_pages", "sample_dir"]
 
 _PROVIDER = "providers/microsoft.machinelearningservices/registries"
@@ -46,9 +48,10 @@ def sample_dir() -> Path:
     for candidate in (here / "data" / "sample", here.parent / "data" / "sample"):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(
+    raise PagesError(
         "the bundled sample (data/sample) is missing; run from a clone of the repository "
-        "or pass a folder of pages"
+        "or pass a folder of pages",
+        path="data/sample",
     )
 
 

@@ -50,8 +50,9 @@ CHANGES = {
     "added": "the registry or child row is only in `new` (before is null)",
     "removed": "the registry or child row is only in `old` (after is null)",
     "changed": "one field differs; `field` names it, `before` and `after` hold the values",
-    "unfetched": "the registry is in one side only, but the other side's fetch could not read "
-    "its scope (see fetch_errors): `before`/`after` hold the failed scope; not a real removal",
+    "unfetched": "the registry is in one side only, but the other side's fetch did not read its "
+    "scope: it failed there (field `fetch_errors`) or was not asked for it (field `scopes`); "
+    "`before`/`after` hold that scope; not a real removal or addition",
 }
 """The values of the ``change`` column and what they mean."""
 
@@ -244,6 +245,32 @@ def _failed_scope(registry_id: str, scopes: list[str]) -> str | None:
     return None
 
 
+def _fetched_scopes(tables: RegistryTables) -> list[str]:
+    """The scopes a fetch asked for (``provenance["scopes"]``); empty when not known."""
+    scopes = tables.provenance.get("scopes") if isinstance(tables.provenance, dict) else None
+    if not isinstance(scopes, (list, tuple)):
+        return []
+    return [str(scope) for scope in scopes if scope]
+
+
+def _unasked_scope(registry_id: str, scopes: list[str]) -> str | None:
+    """The registry's scope when a fetch that listed ``scopes`` never asked for it."""
+    if not scopes or _failed_scope(registry_id, scopes) is not None:
+        return None
+    by_group = all("/resourcegroups/" in scope.lower() for scope in scopes)
+    # "/subscriptions/<id>", or ".../resourcegroups/<rg>" when the fetch listed resource groups
+    return "/".join(registry_id.split("/")[: 5 if by_group else 3])
+
+
+def _unfetched(registry_id: str, failed: list[str], asked: list[str]) -> tuple[str, str] | None:
+    """(field, scope) when the side without ``registry_id`` did not read its scope."""
+    scope = _failed_scope(registry_id, failed)
+    if scope is not None:
+        return "fetch_errors", scope
+    scope = _unasked_scope(registry_id, asked)
+    return None if scope is None else ("scopes", scope)
+
+
 def diff(old: RegistryTables, new: RegistryTables) -> pd.DataFrame:
     """The changes from ``old`` to ``new``: one row per registry, child row or field changed.
 
@@ -266,21 +293,26 @@ def diff(old: RegistryTables, new: RegistryTables) -> pd.DataFrame:
     old_ids = set(old.registries["registry_id"].dropna())
     new_ids = set(new.registries["registry_id"].dropna())
     rows: list[dict[str, Any]] = []
-    old_scopes = old.fetch_errors["scope"].dropna().tolist()
-    new_scopes = new.fetch_errors["scope"].dropna().tolist()
+    failed = {
+        "old": old.fetch_errors["scope"].dropna().tolist(),
+        "new": new.fetch_errors["scope"].dropna().tolist(),
+    }
+    asked = {"old": _fetched_scopes(old), "new": _fetched_scopes(new)}
     unfetched = set()
     for rid in sorted(old_ids ^ new_ids):
-        scope = _failed_scope(rid, new_scopes if rid in old_ids else old_scopes)
-        if scope is not None:
+        other = "new" if rid in old_ids else "old"  # the side the registry is missing from
+        unread = _unfetched(rid, failed[other], asked[other])
+        if unread is not None:
             unfetched.add(rid)
-            before, after = (None, scope) if rid in old_ids else (scope, None)
+            field, scope = unread
+            before, after = (None, scope) if other == "new" else (scope, None)
             rows.append(
                 {
                     "registry_id": rid,
                     "table": "registries",
                     "change": "unfetched",
                     "key": None,
-                    "field": "fetch_errors",
+                    "field": field,
                     "before": before,
                     "after": after,
                 }

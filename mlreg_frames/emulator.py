@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .armsim import ArmModel, Fault, sample_dir
 from .auth import StaticTokenCredential
+from .errors import MlregFramesError
 
 __all__ = ["ArmEmulator", "Fault", "Request", "sample_dir"]
 
@@ -99,7 +100,13 @@ class ArmEmulator(ArmModel):
         self._in_flight = 0
         self.max_in_flight = 0
         self._connections: set[socket.socket] = set()
-        self._server = _Server((host, port), _Handler)
+        try:
+            self._server = _Server((host, port), _Handler)
+        except OSError as exc:
+            raise MlregFramesError(
+                f"the ARM emulator cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                "pick another port (0 picks a free one)"
+            ) from exc
         self._server.emulator = self
         self._thread: threading.Thread | None = None
 

@@ -218,8 +218,13 @@ def _read_scope(
     api_version: str,
     raw_dir: Path | None,
     progress: _Progress,
+    stop: threading.Event,
 ) -> tuple[list[tuple[str, Page]], FetchError | None]:
-    """Every page of one scope (named for the archive), and the error that stopped it, if any."""
+    """Every page of one scope (named for the archive), and the error that stopped it, if any.
+
+    ``stop`` is set when the fetch is abandoned (Ctrl-C, an error elsewhere): the scope then
+    ends after the page in flight instead of reading all its pages.
+    """
     pages: list[tuple[str, Page]] = []
     listing = client.iter_pages(
         scope.list_path,
@@ -229,6 +234,8 @@ def _read_scope(
         resource_group=scope.resource_group,
     )
     while True:
+        if stop.is_set():
+            return pages, FetchError(f"stopped while listing {scope.path}", scope=scope.path)
         try:
             received = next(listing)
         except StopIteration:
@@ -353,11 +360,14 @@ def fetch_registries(
     pages: dict[Scope, list[tuple[str, Page]]] = {}
     failures: list[FetchError] = []
     pool = ThreadPoolExecutor(max(1, max_workers), thread_name_prefix="mlreg-fetch")
+    stop = threading.Event()
     try:
         for scope in _subscription_scopes(client, subscription_ids, resource_group, rows):
             if scope not in futures:
                 bar.scope_added()
-                futures[scope] = pool.submit(_read_scope, client, scope, api_version, raw, bar)
+                futures[scope] = pool.submit(
+                    _read_scope, client, scope, api_version, raw, bar, stop
+                )
                 futures[scope].add_done_callback(bar.scope_done)
         for scope, future in futures.items():
             pages[scope], error = future.result()
@@ -368,6 +378,7 @@ def fetch_registries(
                 rows.append(_error_row(scope, "failed", error, f"{error}{note}"))
                 log.info("listing %s failed: %s", scope.path, error)
     finally:
+        stop.set()  # on Ctrl-C or an error, running scopes end after their page in flight
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
         if own_session:

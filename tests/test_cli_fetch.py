@@ -6,6 +6,8 @@ import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
+import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
@@ -13,6 +15,8 @@ import mlreg_frames as mf
 from mlreg_frames.cli import main
 from mlreg_frames.emulator import ArmEmulator, Fault
 from mlreg_frames.flatten import parse_arm_id
+
+from .helpers import ROOT
 
 ENV = {"MLREG_TEST_TOKEN": "cli-token"}
 
@@ -62,6 +66,22 @@ def test_fetch_nothing_read_exit_1(arm: ArmEmulator, tmp_path: Path) -> None:
     assert result.stderr.startswith("Error: all 4 scopes failed")
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_out_folder_is_a_clean_error(arm: ArmEmulator, tmp_path: Path) -> None:
+    (tmp_path / "a-file").touch()
+    result = _fetch(arm, tmp_path / "a-file" / "out")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot write the tables to ")
+    assert "Traceback" not in result.output
+
+
+def test_an_emulator_port_in_use_is_a_clean_error(arm: ArmEmulator) -> None:
+    port = int(arm.endpoint.rsplit(":", 1)[1])
+    result = CliRunner().invoke(main, ["emulator", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_fetch_one_subscription_and_resource_group(arm: ArmEmulator, tmp_path: Path) -> None:
@@ -115,15 +135,59 @@ def test_demo_works_without_azure(tmp_path: Path) -> None:
     assert "skipped /subscriptions/" in text  # the sample's Disabled subscription
     tables = mf.read_parquet(out)
     assert len(tables.registries) >= 30
+    # the bundled cost export is joined in: totals add up to the export's
+    costs = mf.read_cost_export(ROOT / "data" / "sample" / "costs.csv")
+    assert "Cost (data/sample/costs.csv, " in text
+    assert f"total {costs['cost'].sum():,.0f};" in text
+    assert f"attributed to {len(tables.registries)} registries" in text
+    assert str(ROOT) not in text  # only relative paths are printed
     if importlib.util.find_spec("matplotlib") and importlib.util.find_spec("mlreg_frames.plots"):
-        assert (out / "overview.png").stat().st_size > 10_000
+        from matplotlib.image import imread
+
+        png = imread(out / "overview.png")
+        # 20 x 11.25 in at 120 dpi: the dashboard with the two cost panels (16 x 9 without)
+        assert png.shape[:2] == (1350, 2400)
 
 
-def test_every_command_has_help() -> None:
-    for command in ("fetch", "demo", "emulator"):
-        result = CliRunner().invoke(main, [command, "--help"])
-        assert result.exit_code == 0
-        assert "Usage:" in result.stdout
+def test_cost_summary_per_currency() -> None:
+    from mlreg_frames.cli.fetch_cmd import cost_summary
+
+    joined = pd.DataFrame(
+        {
+            "registry_id": ["/r/a", "/r/a", "/r/b", None, "/r/c"],
+            "name": ["a", "a", "b", None, "c"],
+            "is_primary": [True, False, True, None, True],
+            "month": ["2026-01", "2026-02", "2026-02", "2026-01", "2026-01"],
+            "currency": ["USD", "USD", "USD", "USD", "EUR"],
+            "cost": [10.0, 30.0, 5.0, 7.0, 2.0],
+            "matched": [True, True, True, False, True],
+        }
+    )
+    assert cost_summary(joined, source="x.csv").splitlines() == [
+        "Cost (x.csv, 2026-01 to 2026-02), EUR:",
+        "  total 2; 0 matched no registry",
+        "  attributed to 1 registries: 2 (home regions 2, replica regions 0)",
+        "  most expensive registries: c 2",
+        "Cost (x.csv, 2026-01 to 2026-02), USD:",
+        "  total 52; 7 matched no registry",
+        "  attributed to 2 registries: 45 (home regions 15, replica regions 30)",
+        "  most expensive registries: a 40, b 5",
+    ]
+
+
+def test_every_command_has_help_and_is_documented() -> None:
+    docs = "\n".join(
+        path.read_text(encoding="utf-8") for path in [ROOT / "README.md", *ROOT.glob("docs/*.md")]
+    )
+    for name, command in sorted(main.commands.items()):
+        result = CliRunner().invoke(main, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Usage:" in result.stdout and command.help, name
+        bare = [
+            p.name for p in command.params if isinstance(p, click.Option) and not p.help
+        ]  # fmt: skip
+        assert not bare, f"{name}: options without help: {bare}"
+        assert f"mlreg-frames {name}" in docs, f"`mlreg-frames {name}` is in no doc"
     helptext = CliRunner().invoke(main, ["emulator", "--help"]).stdout
     for option in ("--port", "--latency-ms", "--fleet", "--pages-per-scope"):
         assert option in helptext

@@ -44,3 +44,13 @@ def test_dictionary_prints_every_table() -> None:
     assert result.exit_code == 0
     for name in ("registries", "regions", "storage", "acr", "identities", "pe_connections", "tags"):
         assert f"## `{name}`" in result.output
+
+
+def test_unwritable_out_is_a_clean_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    src = DATA / "quirks" / "user_created.json"
+    result = CliRunner().invoke(main, ["flatten", str(src), "--out", str(blocker / "out")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "check the path" in result.output
+    assert "Traceback" not in result.output

@@ -297,6 +297,31 @@ def test_registry_missing_because_its_scope_failed_is_unfetched_not_removed():
     assert back[["change", "before", "after"]].values.tolist() == [["unfetched", scope, pd.NA]]
 
 
+def test_registry_outside_the_scopes_a_fetch_asked_for_is_unfetched_not_removed():
+    other = "00000000-0000-0000-0000-00000000000b"
+    elsewhere = registry("b")
+    elsewhere["id"] = elsewhere["id"].replace(SUB, other)
+    old = tables_of(registry("a"), elsewhere)
+    asked = {"scopes": [f"/subscriptions/{SUB}"]}  # e.g. `fetch -s <SUB>` the second day
+    new = dataclasses.replace(tables_of(registry("a")), provenance=asked)
+    got = diff(old, new)
+    assert got[["change", "field", "before", "after"]].values.tolist() == [
+        ["unfetched", "scopes", pd.NA, f"/subscriptions/{other}"]
+    ]
+    back = diff(new, dataclasses.replace(old, provenance=asked))
+    assert back[["change", "field"]].values.tolist() == [["unfetched", "scopes"]]
+    # a resource-group fetch names the resource group it did not list
+    by_group = {"scopes": [f"/subscriptions/{SUB}/resourceGroups/rg-ml"]}
+    old = tables_of(registry("a"), registry("c", rg="rg-other"))
+    got = diff(old, dataclasses.replace(tables_of(registry("a")), provenance=by_group))
+    assert got["after"].tolist() == [f"/subscriptions/{SUB}/resourcegroups/rg-other"]
+    # a registry removed inside a scope that was read is a real removal
+    new = dataclasses.replace(
+        tables_of(registry("a")), provenance={"scopes": [f"/subscriptions/{SUB}"]}
+    )
+    assert diff(tables_of(registry("a"), registry("d")), new)["change"].tolist() == ["removed"]
+
+
 def test_duplicate_natural_keys_are_told_apart_and_null_keys_fall_back():
     def twins(r: dict[str, Any]) -> None:
         r["properties"]["regionDetails"] = [{"location": "eastus"}, {"location": "eastus"}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,21 @@ def test_concurrency_is_used() -> None:
         tables = _fetch(arm, max_workers=8)
     assert len(tables.registries) == 16
     assert arm.max_in_flight >= 4
+
+
+def test_an_interrupted_fetch_stops_its_scopes_after_the_page_in_flight() -> None:
+    with ArmEmulator.from_fleet(40, 2, seed=1, page_size=1, latency=0.02) as arm:
+        first = _subs(arm)[0]
+        pages_of_first = len(_ids(arm, first))
+
+        def interrupted() -> Iterator[str]:
+            yield first
+            time.sleep(0.1)  # the first scope is reading its pages meanwhile
+            raise KeyboardInterrupt  # Ctrl-C in the main thread
+
+        with pytest.raises(KeyboardInterrupt):
+            _fetch(arm, interrupted())
+        assert 0 < arm.count() < pages_of_first
 
 
 def test_token_never_leaks(

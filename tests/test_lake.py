@@ -405,6 +405,12 @@ def test_cli_snapshots_diff_and_vacuum(tmp_path, two_runs):
     assert "no changes" in same.output and pd.read_parquet(parquet).empty
     bad = runner.invoke(main, ["diff", str(root), "--out", str(tmp_path / "x.txt")])
     assert bad.exit_code == 2
+    out.with_suffix(".blocker").touch()  # --out in a folder that cannot be made
+    blocked = runner.invoke(
+        main, ["diff", str(root), "--out", str(tmp_path / "changes.blocker/c.csv")]
+    )
+    assert blocked.exit_code == 1 and "cannot write" in blocked.output
+    assert "Traceback" not in blocked.output
 
     vacuumed = runner.invoke(main, ["vacuum", str(root), "--dry-run"])
     assert vacuumed.exit_code == 0 and "would remove 0 paths" in vacuumed.output

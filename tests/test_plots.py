@@ -180,6 +180,7 @@ def test_cost_by_region(fleet):
     ax = plots.cost_by_region(cost_fixture(fleet))
     got = dict(zip(ytick_texts(ax), zip(widths(ax)[:2], widths(ax)[2:], strict=True), strict=True))
     assert got == {"westus2": (7.0, 5.0), "eastus": (10.0, 0.0)}
+    assert legend_texts(ax) == ["as home region", "as replica region"]
 
 
 def test_long_names_are_ellipsized_and_do_not_overlap(fleet):
@@ -237,6 +238,13 @@ def test_report_command(fleet, tmp_path):
     assert bad.exit_code == 1
     assert bad.output.startswith("Error: cannot save o.xyz")
     assert "Traceback" not in bad.output
+    (tmp_path / "a-file").touch()  # a folder that cannot be created: a clean error too
+    blocked = runner.invoke(
+        main,
+        ["report", "--from", str(tmp_path / "tables"), "--out", str(tmp_path / "a-file/o.png")],
+    )
+    assert blocked.exit_code == 1
+    assert blocked.output.startswith("Error: cannot write ") and "Traceback" not in blocked.output
 
 
 def test_report_command_with_sample_costs(tmp_path):

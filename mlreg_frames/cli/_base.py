@@ -22,7 +22,7 @@ def main() -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Turn an MlregFramesError into ``Error: ...`` on stderr and exit status 1."""
+    """Turn an MlregFramesError or OSError into ``Error: ...`` on stderr and exit status 1."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,5 +30,10 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except MlregFramesError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:  # an --out folder that cannot be created or written, ...
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(
+                f"{where}{exc.strerror or exc}; check the path and its permissions"
+            ) from exc
 
     return wrapper  # type: ignore[return-value]

@@ -15,13 +15,24 @@ import click
 import pandas as pd
 
 from ..auth import CLOUDS, StaticTokenCredential
-from ..emulator import ArmEmulator
+from ..costs import join_costs, read_cost_export
+from ..emulator import ArmEmulator, sample_dir
 from ..fetch import API_VERSION, fetch_registries
 from ..tables import RegistryTables
 from ._base import handle_errors, main
 from .lake_cmd import parse_storage_options, storage_options_option
 
-__all__ = ["demo_command", "emulator_command", "fetch_command", "summary"]
+__all__ = [
+    "SAMPLE_COSTS",
+    "cost_summary",
+    "demo_command",
+    "emulator_command",
+    "fetch_command",
+    "summary",
+]
+
+SAMPLE_COSTS = "costs.csv"
+"""The bundled sample's cost export (in ``data/sample/``), joined in by ``mlreg-frames demo``."""
 
 _OUT = click.Path(file_okay=False, path_type=Path)
 
@@ -65,6 +76,40 @@ def summary(tables: RegistryTables) -> str:
     return "\n".join(lines)
 
 
+def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> str:
+    """Totals of a :func:`~mlreg_frames.costs.join_costs` frame as printable text.
+
+    Per currency: the total, what matched no registry, what was attributed to registries
+    (split into home and replica regions: what replication costs), and the registries that
+    cost most.
+
+    Example::
+
+        >>> print(cost_summary(pd.DataFrame(columns=["currency", "cost"])))
+        Cost: nothing in the cost export
+    """
+    if joined.empty:
+        return f"Cost: nothing in {source}"
+    months = joined["month"].dropna().astype(str)
+    span = f", {months.min()} to {months.max()}" if len(months) else ""
+    lines = []
+    for currency, rows in joined.groupby(joined["currency"].fillna("?").astype(str)):
+        matched = rows[rows["matched"].fillna(False).astype(bool)]
+        total, attributed = rows["cost"].sum(), matched["cost"].sum()
+        home = matched.loc[matched["is_primary"].fillna(False).astype(bool), "cost"].sum()
+        top = matched.groupby(matched["name"].astype(str))["cost"].sum().nlargest(3)
+        lines += [
+            f"Cost ({source}{span}), {currency}:",
+            f"  total {total:,.0f}; {total - attributed:,.0f} matched no registry",
+            f"  attributed to {matched['registry_id'].nunique():,} registries: {attributed:,.0f} "
+            f"(home regions {home:,.0f}, replica regions {attributed - home:,.0f})",
+        ]
+        if len(top):
+            text = ", ".join(f"{name} {cost:,.0f}" for name, cost in top.items())
+            lines.append(f"  most expensive registries: {text}")
+    return "\n".join(lines)
+
+
 @main.command("fetch")
 @click.option(
     "--subscription",
@@ -76,7 +121,12 @@ def summary(tables: RegistryTables) -> str:
 @click.option("--resource-group", "-g", default=None, help="Only this resource group.")
 @click.option("--endpoint", default=None, help="ARM endpoint URL (default: public Azure).")
 @click.option("--cloud", type=click.Choice(sorted(CLOUDS)), default=None, help="Cloud preset.")
-@click.option("--api-version", default=API_VERSION, show_default=True)
+@click.option(
+    "--api-version",
+    default=API_VERSION,
+    show_default=True,
+    help="Microsoft.MachineLearningServices api-version of the registries list calls.",
+)
 @click.option("--out", required=True, type=_OUT, help="Folder for <table>.parquet.")
 @click.option("--raw", type=_OUT, default=None, help="Also save every page as received here.")
 @click.option("--lake", default=None, help="Also append a snapshot to this lake (path or URL).")
@@ -92,7 +142,12 @@ def summary(tables: RegistryTables) -> str:
     help="Read a bearer token from environment variable VAR instead of signing in with "
     "DefaultAzureCredential (e.g. VAR=$(az account get-access-token --query accessToken -o tsv)).",
 )
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Show a progress bar on stderr (scopes done, pages, registries, retries).",
+)
 @storage_options_option
 @handle_errors
 def fetch_command(
@@ -138,7 +193,7 @@ def fetch_command(
         progress=progress,
         raw_dir=raw,
     )
-    tables.to_parquet(out)
+    _write_tables(tables, out)
     errors = tables.fetch_errors
     failed = int((errors["outcome"] == "failed").sum())
     scopes = len(tables.provenance.get("scopes", []))
@@ -168,36 +223,61 @@ def demo_command(out: Path) -> None:
     """Fetch the bundled sample through a local ARM emulator: no Azure account needed.
 
     Starts the emulator on 127.0.0.1, fetches over real HTTP with a test token, writes the
-    Parquet tables and a summary, and an overview chart when matplotlib is installed.
+    Parquet tables, prints a summary (regions, exposure, and the bundled sample cost export
+    joined onto the registries) and saves overview.png when matplotlib is installed.
     """
     with ArmEmulator() as arm:
         click.echo(f"ARM emulator serving the bundled sample on {arm.endpoint}")
         tables = fetch_registries(endpoint=arm.endpoint, credential=arm.credential())
         requests_served = arm.count()
-    tables.to_parquet(out)
+    _write_tables(tables, out)
     click.echo(f"fetched over HTTP in {requests_served} requests; wrote the tables to {out}")
     _print_errors(tables, err=False)
     click.echo("\n" + summary(tables))
+    joined = _sample_costs(tables)
+    if joined is not None:
+        click.echo("\n" + cost_summary(joined, source=f"data/sample/{SAMPLE_COSTS}"))
     try:
-        from ..plots import overview
-
-        figure = overview(tables)
-    except (ImportError, AttributeError) as exc:
+        from ..plots import save_overview
+    except ImportError as exc:
         click.echo(f"\nno overview chart ({exc}); `pip install mlreg-frames[plots]` for one")
         return
-    figure.savefig(out / "overview.png", dpi=120)
-    click.echo(f"\nsaved {out / 'overview.png'}")
+    written = save_overview(tables, out / "overview.png", costs=joined, dpi=120)
+    click.echo(f"\nsaved {written}")
+
+
+def _sample_costs(tables: RegistryTables) -> pd.DataFrame | None:
+    """The bundled sample's cost export joined onto ``tables``; None when it is not there."""
+    path = sample_dir() / SAMPLE_COSTS
+    return join_costs(tables, read_cost_export(path)) if path.is_file() else None
+
+
+def _write_tables(tables: RegistryTables, out: Path) -> None:
+    """``tables.to_parquet(out)``, with a file-system failure as a clean message."""
+    try:
+        tables.to_parquet(out)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write the tables to {out}: {exc.strerror or exc}; pick another --out folder"
+        ) from exc
 
 
 @main.command("emulator")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; keep it on loopback (clients send http only there).",
+)
 @click.option("--port", default=8080, show_default=True, help="0 picks a free port.")
 @click.option("--latency-ms", default=0.0, show_default=True, help="Added to every request.")
 @click.option("--fleet", type=int, default=None, help="Serve N generated registries.")
 @click.option("--subscriptions", type=int, default=3, show_default=True, help="For --fleet.")
 @click.option("--seed", type=int, default=0, show_default=True, help="For --fleet.")
 @click.option("--pages", type=click.Path(exists=True), default=None, help="Serve these pages.")
-@click.option("--page-size", type=int, default=10, show_default=True)
+@click.option(
+    "--page-size", type=int, default=10, show_default=True, help="Registries per list page."
+)
 @click.option("--pages-per-scope", type=int, default=None, help="Cut each scope into N pages.")
 @click.option("--token", default=None, help="Accept only this bearer token (default: any).")
 @handle_errors

@@ -124,11 +124,16 @@ def diff_cmd(
         click.echo(f"{len(changes)} changes {span} ({summary})")
         click.echo(_short(changes))
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".csv":
-            changes.to_csv(out, index=False)
-        else:
-            changes.to_parquet(out, index=False)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.suffix.lower() == ".csv":
+                changes.to_csv(out, index=False)
+            else:
+                changes.to_parquet(out, index=False)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot write {out}: {exc.strerror or exc}; pick another --out file"
+            ) from exc
         click.echo(f"wrote {len(changes)} changes to {out}")
 
 

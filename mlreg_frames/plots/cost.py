@@ -19,6 +19,11 @@ from ._style import (
 __all__ = ["cost_by_region", "cost_by_registry"]
 
 
+_HOME_REPLICA = ("home region", "replica regions")
+# on the region chart the split is by what the region is to the registries billed there
+_AS_HOME_REPLICA = ("as home region", "as replica region")
+
+
 def _cost_rows(joined: pd.DataFrame) -> tuple[pd.DataFrame, str, float, str]:
     """(matched rows in the main currency, currency, unmatched total, period text)."""
     currency = joined["currency"].dropna().mode()
@@ -47,12 +52,14 @@ def _home_replica(frame: pd.DataFrame, index: str) -> pd.DataFrame:
     return out.loc[out.sum(axis=1).sort_values(ascending=False).index]
 
 
-def _cost_bars(ax: Axes, table: pd.DataFrame, width: int) -> None:
+def _cost_bars(
+    ax: Axes, table: pd.DataFrame, width: int, legend: tuple[str, str] = _HOME_REPLICA
+) -> None:
     table = table.iloc[::-1]
     labels = [ellipsize(n, width) for n in table.index]
-    ax.barh(labels, table["home region"], color=PRIMARY, label="home region")
+    ax.barh(labels, table["home region"], color=PRIMARY, label=legend[0])
     bars = ax.barh(labels, table["replica regions"], left=table["home region"], color=REPLICA,
-                   label="replica regions")  # fmt: skip
+                   label=legend[1])  # fmt: skip
     totals = table.sum(axis=1)
     ax.bar_label(bars, labels=[f"{v:,.0f}" for v in totals], padding=2, fontsize=7)
     ax.margins(x=0.15)
@@ -95,7 +102,8 @@ def cost_by_registry(joined: pd.DataFrame, ax: Axes | None = None, *, top: int =
 
 
 def cost_by_region(joined: pd.DataFrame, ax: Axes | None = None, *, top: int = 15) -> Axes:
-    """Horizontal bars: cost per region, split into registries at home and replicas there.
+    """Horizontal bars: cost per region, split by what the region is to the registries billed
+    there: their home region, or a replica region.
 
     Args:
         joined: the frame from :func:`mlreg_frames.costs.join_costs`.
@@ -113,6 +121,6 @@ def cost_by_region(joined: pd.DataFrame, ax: Axes | None = None, *, top: int = 1
         others = len(table) - top
         caption.append(f"top {top} of {len(table)} regions; the other {others}: {rest:,.0f}")
         table = table.head(top)
-    _cost_bars(ax, table, 20)
+    _cost_bars(ax, table, 20, _AS_HOME_REPLICA)
     finish(ax, title, xlabel="\n".join(caption))
     return ax

@@ -116,6 +116,12 @@ def save_overview(
             f"cannot save {target.name}: unknown image format {suffix!r}; "
             "use a .png, .svg or .pdf file name"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, dpi=dpi)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(target, dpi=dpi)
+    except OSError as exc:
+        raise MlregFramesError(
+            f"cannot write {target}: {exc.strerror or exc}; pick a path in a folder you can "
+            "write to"
+        ) from exc
     return target
