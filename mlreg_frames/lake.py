@@ -61,7 +61,7 @@ from .lakelayout import (
     parse_snapshot_id,
     snapshot_id,
 )
-from .lakeread import SnapshotTables, diff_snapshots, read, snapshots
+from .lakeread import diff_snapshots, read, snapshots
 from .lakestore import LakeStore
 from .tables import SCHEMA_VERSION, RegistryTables, to_arrow
 
@@ -74,7 +74,6 @@ __all__ = [
     "SNAPSHOT_COLUMN",
     "SNAPSHOT_FORMAT",
     "STAGING_DIR",
-    "SnapshotTables",
     "append",
     "diff",
     "diff_snapshots",

@@ -48,7 +48,7 @@ SNAPSHOT_FORMAT = "%Y-%m-%dT%H%M%S.%fZ"
 """A snapshot id is its UTC time in this format: sorts in time order, no colons (safe in
 URLs, Hive partition values and Windows paths), e.g. ``2025-06-01T120000.000000Z``."""
 
-SNAPSHOT_COLUMN = "snapshot"
+SNAPSHOT_COLUMN = schema.SNAPSHOT.name
 """The Hive partition key, and the column :func:`read` adds when it returns several snapshots."""
 
 LAKE_FORMAT = 1

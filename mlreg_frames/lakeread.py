@@ -18,7 +18,7 @@ import contextlib
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, overload
 
@@ -39,7 +39,7 @@ from .lakelayout import (
 from .lakestore import LakeStore
 from .tables import RegistryTables, from_arrow
 
-__all__ = ["SnapshotTables", "diff_snapshots", "read", "snapshots"]
+__all__ = ["diff_snapshots", "read", "snapshots"]
 
 
 def _resolve(store: LakeStore, ids: Sequence[str], wanted: Any) -> str:
@@ -104,83 +104,13 @@ def _read_one(store: LakeStore, sid: str) -> tuple[dict[str, pd.DataFrame], dict
     return frames, provenance
 
 
-class SnapshotTables:
-    """Several snapshots stacked: each table's frame starts with a ``snapshot`` column.
-
-    The frames hold the declared columns after ``snapshot``, so they are not a
-    :class:`RegistryTables` (whose tables hold exactly the declared columns); :meth:`at` gives
-    one snapshot back as a ``RegistryTables``.
-
-    Attributes:
-        snapshot_ids: the snapshots, oldest first.
-        provenance: per snapshot id, the provenance recorded at append time.
-
-    Example::
-
-        >>> history = read("out/lake", "all")                            # doctest: +SKIP
-        >>> history.registries.groupby("snapshot").size()                # doctest: +SKIP
-        >>> history.at(history.snapshot_ids[0]).regions                  # doctest: +SKIP
-    """
-
-    def __init__(
-        self,
-        frames: Mapping[str, pd.DataFrame],
-        snapshot_ids: Sequence[str],
-        provenance: Mapping[str, dict[str, Any]],
-    ):
-        self.frames = dict(frames)
-        self.snapshot_ids = tuple(snapshot_ids)
-        self.provenance = dict(provenance)
-
-    def __getitem__(self, name: str) -> pd.DataFrame:
-        try:
-            return self.frames[name]
-        except KeyError:
-            raise KeyError(f"no table {name!r}; the tables are {', '.join(self.frames)}") from None
-
-    def __getattr__(self, name: str) -> pd.DataFrame:
-        if name.startswith("_") or name not in schema.ALL_TABLES:
-            raise AttributeError(name)
-        return self[name]
-
-    def items(self, *, include_errors: bool = False) -> Iterator[tuple[str, pd.DataFrame]]:
-        """(name, frame) for the seven tables, and ``fetch_errors`` when asked."""
-        for name in schema.ALL_TABLES if include_errors else schema.TABLES:
-            yield name, self[name]
-
-    def at(self, snapshot: str) -> RegistryTables:
-        """One of the snapshots as a :class:`RegistryTables`."""
-        if snapshot not in self.snapshot_ids:
-            raise LakeError(f"{snapshot!r} is not among {list(self.snapshot_ids)}")
-        frames = {
-            name: frame[frame[SNAPSHOT_COLUMN] == snapshot]
-            .drop(columns=SNAPSHOT_COLUMN)
-            .reset_index(drop=True)
-            for name, frame in self.frames.items()
-        }
-        return RegistryTables.from_frames(frames, provenance=self.provenance.get(snapshot))
-
-    def counts(self) -> pd.DataFrame:
-        """Rows per table (columns) and snapshot (index)."""
-        return pd.DataFrame(
-            {
-                name: frame[SNAPSHOT_COLUMN].value_counts().reindex(self.snapshot_ids, fill_value=0)
-                for name, frame in self.frames.items()
-            },
-            index=pd.Index(self.snapshot_ids, name=SNAPSHOT_COLUMN),
-        )
-
-    def __repr__(self) -> str:
-        return f"SnapshotTables({len(self.snapshot_ids)} snapshots, {self.snapshot_ids[-1:]}...)"
-
-
 @overload
 def read(  # type: ignore[overload-overlap]  # "all" is a str, but picks the other result
     root: str | os.PathLike[str],
     snapshot: Literal["all"] | list[str] | tuple[str, ...],
     *,
     storage_options: Mapping[str, Any] | None = None,
-) -> SnapshotTables: ...
+) -> RegistryTables: ...
 
 
 @overload
@@ -197,7 +127,7 @@ def read(
     snapshot: Any = "latest",
     *,
     storage_options: Mapping[str, Any] | None = None,
-) -> RegistryTables | SnapshotTables:
+) -> RegistryTables:
     """Read committed snapshots back with the declared dtypes (older schemas: nulls).
 
     Args:
@@ -208,8 +138,10 @@ def read(
         storage_options: fsspec options.
 
     Returns:
-        A :class:`RegistryTables` for one snapshot (its id in ``provenance["snapshot"]``),
-        a :class:`SnapshotTables` (frames with a leading ``snapshot`` column) for several.
+        A :class:`RegistryTables`: for one snapshot, its tables (the id in
+        ``provenance["snapshot"]``); for several, the snapshots stacked, every table with a
+        leading ``snapshot`` column (``.snapshot_ids`` lists them, ``.at(id)`` gives one back,
+        ``provenance["snapshots"]`` holds each one's provenance).
 
     Example::
 
@@ -233,10 +165,10 @@ def read(
                 frame = frames.get(name, schema.empty_frame(name))
                 frame.insert(0, SNAPSHOT_COLUMN, pd.Series(sid, index=frame.index, dtype="string"))
                 stacked[name].append(frame)
-    return SnapshotTables(
+    return RegistryTables.from_frames(
         {name: pd.concat(parts, ignore_index=True) for name, parts in stacked.items()},
-        chosen,
-        provenances,
+        provenance={"snapshot_ids": list(chosen), "snapshots": provenances},
+        allow_missing=True,
     )
 
 

@@ -30,6 +30,7 @@ from .errors import SchemaError
 __all__ = [
     "ALL_TABLES",
     "FETCH_ERRORS",
+    "SNAPSHOT",
     "TABLES",
     "TABLE_NAMES",
     "Column",
@@ -37,9 +38,12 @@ __all__ = [
     "Table",
     "arrow_schema",
     "arrow_type",
+    "columns",
     "conform",
     "data_dictionary_markdown",
     "empty_frame",
+    "is_stacked",
+    "key",
     "pandas_dtype",
 ]
 
@@ -372,20 +376,48 @@ def _table(name: str) -> Table:
         ) from None
 
 
-def empty_frame(name: str) -> pd.DataFrame:
+SNAPSHOT = Column(
+    "snapshot",
+    "string",
+    "The lake snapshot a row belongs to; a leading column only when several snapshots are "
+    "read together (`lake.read(root, 'all')`), and then part of every key.",
+)
+"""The optional leading column of stacked snapshots (see :mod:`mlreg_frames.lake`)."""
+
+
+def columns(name: str, *, stacked: bool = False) -> tuple[Column, ...]:
+    """The columns of table ``name``, with the leading ``snapshot`` column when ``stacked``."""
+    table = _table(name)
+    return (SNAPSHOT, *table.columns) if stacked else table.columns
+
+
+def key(name: str, *, stacked: bool = False) -> tuple[str, ...]:
+    """The columns identifying a row of table ``name`` (``snapshot`` first when stacked)."""
+    table = _table(name)
+    return (SNAPSHOT.name, *table.key) if stacked else table.key
+
+
+def empty_frame(name: str, *, stacked: bool = False) -> pd.DataFrame:
     """An empty DataFrame with every column of ``name`` and its declared dtype."""
-    table = _table(name)
-    return pd.DataFrame({c.name: pd.Series([], dtype=pandas_dtype(c.kind)) for c in table.columns})
+    return pd.DataFrame(
+        {c.name: pd.Series([], dtype=pandas_dtype(c.kind)) for c in columns(name, stacked=stacked)}
+    )
 
 
-def arrow_schema(name: str) -> pa.Schema:
+def arrow_schema(name: str, *, stacked: bool = False) -> pa.Schema:
     """The Arrow schema of table ``name`` (what Parquet files hold)."""
-    table = _table(name)
-    return pa.schema([pa.field(c.name, _ARROW[c.kind]) for c in table.columns])
+    return pa.schema([pa.field(c.name, _ARROW[c.kind]) for c in columns(name, stacked=stacked)])
+
+
+def is_stacked(frame: pd.DataFrame) -> bool:
+    """Whether a frame carries the leading ``snapshot`` column of stacked snapshots."""
+    return SNAPSHOT.name in frame.columns
 
 
 def conform(name: str, frame: pd.DataFrame, *, allow_missing: bool = False) -> pd.DataFrame:
     """Return ``frame`` with exactly the declared columns, in order, cast to their dtypes.
+
+    A ``snapshot`` column (stacked snapshots) is kept, first.
 
     Args:
         name: the table name.
@@ -396,8 +428,9 @@ def conform(name: str, frame: pd.DataFrame, *, allow_missing: bool = False) -> p
     Raises:
         SchemaError: a column is missing (unless allowed), unknown, or cannot be cast.
     """
-    table = _table(name)
-    unknown = [c for c in frame.columns if c not in table.column_names]
+    declared = columns(name, stacked=is_stacked(frame))
+    names = {c.name for c in declared}
+    unknown = [c for c in frame.columns if c not in names]
     if unknown:
         raise SchemaError(
             f"table {name!r} has columns the schema does not declare: {unknown}; "
@@ -406,7 +439,7 @@ def conform(name: str, frame: pd.DataFrame, *, allow_missing: bool = False) -> p
             column=str(unknown[0]),
         )
     out: dict[str, pd.Series] = {}
-    for col in table.columns:
+    for col in declared:
         dtype = pandas_dtype(col.kind)
         if col.name not in frame.columns:
             if not allow_missing:
@@ -445,6 +478,9 @@ def data_dictionary_markdown(tables: Iterable[Table] | None = None) -> str:
         " join on it. Types: `string` is pandas `string[pyarrow]`, `bool` is `boolean`, `int` is"
         " `Int64`, `timestamp` is `datetime64[us, UTC]`, `string_list` is"
         " `list<string>[pyarrow]`, `json` is a JSON text in a `string` column.",
+        "",
+        f"When several lake snapshots are read together, every table starts with one more"
+        f" column, `{SNAPSHOT.name}` ({SNAPSHOT.kind}): {SNAPSHOT.doc}",
         "",
     ]
     for table in tables if tables is not None else ALL_TABLES.values():

@@ -85,20 +85,68 @@ class RegistryTables:
         """Build from a mapping of table name to frame, conforming each to the schema.
 
         Tables absent from ``frames`` are empty; ``allow_missing`` fills absent *columns*
-        with nulls (data written by an older schema).
+        with nulls (data written by an older schema). Frames with a leading ``snapshot``
+        column (several lake snapshots stacked) keep it; then every table gets one.
         """
         unknown = set(frames) - set(schema.ALL_TABLES)
         if unknown:
             raise SchemaError(
                 f"unknown tables {sorted(unknown)}; the tables are {', '.join(schema.ALL_TABLES)}"
             )
-        built = {
-            name: schema.conform(name, frames[name], allow_missing=allow_missing)
-            if name in frames
-            else schema.empty_frame(name)
-            for name in schema.ALL_TABLES
-        }
+        stacked = any(schema.is_stacked(frame) for frame in frames.values())
+        built = {}
+        for name in schema.ALL_TABLES:
+            frame = frames.get(name)
+            if frame is None:
+                built[name] = schema.empty_frame(name, stacked=stacked)
+                continue
+            if stacked and not schema.is_stacked(frame):
+                raise SchemaError(
+                    f"table {name!r} lacks the `snapshot` column the other tables have",
+                    table=name,
+                    column=schema.SNAPSHOT.name,
+                )
+            built[name] = schema.conform(name, frame, allow_missing=allow_missing)
         return cls(**built, provenance=dict(provenance or {}))
+
+    @property
+    def stacked(self) -> bool:
+        """Whether these tables hold several lake snapshots (a leading ``snapshot`` column)."""
+        return schema.is_stacked(self.registries)
+
+    @property
+    def snapshot_ids(self) -> tuple[str, ...]:
+        """The snapshots held, oldest first (empty unless :attr:`stacked`)."""
+        if not self.stacked:
+            return ()
+        ids = self.provenance.get("snapshot_ids")
+        if ids:
+            return tuple(ids)
+        seen = pd.concat(
+            [frame[schema.SNAPSHOT.name] for _, frame in self.items(include_errors=True)]
+        )
+        return tuple(sorted(seen.dropna().unique()))
+
+    def at(self, snapshot: str) -> RegistryTables:
+        """One snapshot of stacked tables, as plain tables (without the ``snapshot`` column).
+
+        Example::
+
+            >>> history = lake.read("out/lake", "all")          # doctest: +SKIP
+            >>> history.at(history.snapshot_ids[0]).registries  # doctest: +SKIP
+        """
+        if snapshot not in self.snapshot_ids:
+            raise SchemaError(
+                f"snapshot {snapshot!r} is not among {list(self.snapshot_ids)}",
+                column=schema.SNAPSHOT.name,
+            )
+        column = schema.SNAPSHOT.name
+        frames = {
+            name: frame[frame[column] == snapshot].drop(columns=column).reset_index(drop=True)
+            for name, frame in self.items(include_errors=True)
+        }
+        provenance = self.provenance.get("snapshots", {}).get(snapshot, {})
+        return RegistryTables.from_frames(frames, provenance=provenance)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in schema.ALL_TABLES:
@@ -129,35 +177,54 @@ class RegistryTables:
         """Rows per table."""
         return {name: len(frame) for name, frame in self.items(include_errors=include_errors)}
 
+    def counts_by_snapshot(self) -> pd.DataFrame:
+        """Rows per table (columns) and snapshot (index), for stacked snapshots."""
+        column = schema.SNAPSHOT.name
+        if not self.stacked:
+            raise SchemaError("these tables hold one snapshot; counts() gives their rows")
+        ids = self.snapshot_ids
+        return pd.DataFrame(
+            {
+                name: frame[column].value_counts().reindex(ids, fill_value=0)
+                for name, frame in self.items(include_errors=True)
+            },
+            index=pd.Index(ids, name=column),
+        )
+
     def validate(self) -> RegistryTables:
         """Check dtypes, unique keys and that every child row joins a registry.
 
         Returns ``self`` so it chains; raises :class:`SchemaError` naming the table and column.
         """
+        stacked = self.stacked
+        join = ["snapshot", "registry_id"] if stacked else ["registry_id"]
         for name, frame in self.items(include_errors=True):
-            table = schema.ALL_TABLES[name]
-            if tuple(frame.columns) != table.column_names:
+            declared = schema.columns(name, stacked=stacked)
+            expected = [c.name for c in declared]
+            if list(frame.columns) != expected:
                 raise SchemaError(
-                    f"table {name!r} has columns {list(frame.columns)}, "
-                    f"expected {list(table.column_names)}",
+                    f"table {name!r} has columns {list(frame.columns)}, expected {expected}",
                     table=name,
                 )
-            for col, dtype in table.dtypes.items():
-                if frame[col].dtype != dtype:
+            for col in declared:
+                dtype = schema.pandas_dtype(col.kind)
+                if frame[col.name].dtype != dtype:
                     raise SchemaError(
-                        f"column {name}.{col} is {frame[col].dtype}, expected {dtype}",
+                        f"column {name}.{col.name} is {frame[col.name].dtype}, expected {dtype}",
                         table=name,
-                        column=col,
+                        column=col.name,
                     )
-            if name != "fetch_errors" and frame.duplicated(list(table.key)).any():
+            key = schema.key(name, stacked=stacked)
+            if name != "fetch_errors" and frame.duplicated(list(key)).any():
                 raise SchemaError(
-                    f"table {name!r} repeats its key {table.key}", table=name, column=table.key[-1]
+                    f"table {name!r} repeats its key {key}", table=name, column=key[-1]
                 )
-        known = set(self.registries["registry_id"].dropna())
+        known = set(self.registries[join].dropna().itertuples(index=False, name=None))
         for name, frame in self.items():
             if name == "registries":
                 continue
-            orphans = set(frame["registry_id"].dropna()) - known
+            pairs = set(frame[join].dropna().itertuples(index=False, name=None))
+            orphans = {pair[-1] for pair in pairs - known}
             if orphans:
                 raise SchemaError(
                     f"table {name!r} has rows for registries not in `registries`: "
@@ -216,7 +283,8 @@ def to_arrow(
 ) -> pa.Table:
     """One table as an Arrow table with the declared schema and mlreg_frames metadata."""
     conformed = schema.conform(name, frame)
-    arrow = pa.Table.from_pandas(conformed, schema=schema.arrow_schema(name), preserve_index=False)
+    arrow_schema = schema.arrow_schema(name, stacked=schema.is_stacked(conformed))
+    arrow = pa.Table.from_pandas(conformed, schema=arrow_schema, preserve_index=False)
     meta = {
         "table": name,
         "schema_version": SCHEMA_VERSION,
@@ -230,7 +298,8 @@ def to_arrow(
 def from_arrow(name: str, arrow: pa.Table, *, allow_missing: bool = True) -> pd.DataFrame:
     """An Arrow table back to a pandas frame with the declared dtypes."""
     frame = arrow.to_pandas(types_mapper=_types_mapper, ignore_metadata=True)
-    known = [c for c in frame.columns if c in schema.ALL_TABLES[name].column_names]
+    names = {c.name for c in schema.columns(name, stacked=schema.is_stacked(frame))}
+    known = [c for c in frame.columns if c in names]
     return schema.conform(name, frame[known], allow_missing=allow_missing)
 
 

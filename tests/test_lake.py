@@ -78,6 +78,8 @@ def test_read_all_snapshots_adds_a_snapshot_column(tmp_path, two_runs):
     root = tmp_path / "lake"
     ids = [lake.append(old, root), lake.append(new, root)]
     history = lake.read(root, "all")
+    assert isinstance(history, RegistryTables) and history.stacked
+    history.validate()  # keys include the snapshot; child rows join within their snapshot
     assert history.snapshot_ids == tuple(ids)
     assert list(history.registries.columns) == ["snapshot", *old.registries.columns]
     assert history.registries["snapshot"].value_counts().to_dict() == {
@@ -85,7 +87,7 @@ def test_read_all_snapshots_adds_a_snapshot_column(tmp_path, two_runs):
         ids[1]: len(new.registries),
     }
     assert history.at(ids[0]) == old and history.at(ids[1]) == new
-    assert history.counts().loc[ids[1], "tags"] == len(new.tags)
+    assert history.counts_by_snapshot().loc[ids[1], "tags"] == len(new.tags)
     assert lake.read(root, [ids[1]]).snapshot_ids == (ids[1],)
 
 

@@ -126,3 +126,24 @@ def test_to_arrow_rejects_frames_that_do_not_fit() -> None:
     with pytest.raises(mf.SchemaError):
         tables_mod.to_arrow("tags", bad)
     assert isinstance(tables_mod.to_arrow("tags", schema.empty_frame("tags")), pa.Table)
+
+
+def test_stacked_snapshots_validate_round_trip_and_split(
+    quirky: mf.RegistryTables, tmp_path: Path
+) -> None:
+    frames = {}
+    for name, frame in quirky.items(include_errors=True):
+        both = pd.concat(
+            [frame.assign(snapshot="s1"), frame.assign(snapshot="s2")], ignore_index=True
+        )
+        frames[name] = both[["snapshot", *frame.columns]]
+    stacked = mf.RegistryTables.from_frames(frames).validate()  # same keys in two snapshots: fine
+    assert stacked.stacked and stacked.snapshot_ids == ("s1", "s2")
+    assert stacked.at("s2") == quirky
+    assert stacked.counts_by_snapshot().loc["s1", "tags"] == len(quirky.tags)
+    stacked.to_parquet(tmp_path)
+    assert mf.read_parquet(tmp_path) == stacked
+    with pytest.raises(mf.SchemaError, match="not among"):
+        stacked.at("s3")
+    with pytest.raises(mf.SchemaError, match="lacks the `snapshot` column"):
+        mf.RegistryTables.from_frames({**frames, "tags": quirky.tags})
