@@ -12,19 +12,16 @@ Example::
     >>> from mlreg_frames import schema
     >>> schema.TABLES["regions"].column_names
     ('registry_id', 'location', 'is_primary', 'region_index', 'extra')
-    >>> schema.empty_frame("tags").dtypes["key"]
-    <StringDtype(storage='pyarrow', na_value=<NA>)>
+    >>> str(schema.empty_frame("tags").dtypes["key"]), schema.empty_frame("tags")["key"].dtype.storage
+    ('string', 'pyarrow')
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
-
 import pandas as pd
 import pyarrow as pa
 
+from .coltypes import Column, Kind, Table, arrow_type, pandas_dtype
 from .errors import SchemaError
 
 __all__ = [
@@ -40,80 +37,11 @@ __all__ = [
     "arrow_type",
     "columns",
     "conform",
-    "data_dictionary_markdown",
     "empty_frame",
     "is_stacked",
     "key",
     "pandas_dtype",
 ]
-
-Kind = Literal["string", "bool", "int", "timestamp", "string_list", "json"]
-"""Logical column types. ``json`` is a JSON text (kept strings: unknown payload parts)."""
-
-_ARROW: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "json": pa.string(),
-    "bool": pa.bool_(),
-    "int": pa.int64(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "string_list": pa.list_(pa.string()),
-}
-
-
-def arrow_type(kind: str) -> pa.DataType:
-    """The Arrow type used for a logical column kind in Parquet files."""
-    try:
-        return _ARROW[kind]
-    except KeyError:
-        raise SchemaError(f"unknown column kind {kind!r}; use one of {sorted(_ARROW)}") from None
-
-
-def pandas_dtype(kind: str) -> object:
-    """The pandas dtype used for a logical column kind (nullable, stable across runs)."""
-    if kind in ("string", "json"):
-        return pd.StringDtype("pyarrow")
-    if kind == "bool":
-        return pd.BooleanDtype()
-    if kind == "int":
-        return pd.Int64Dtype()
-    if kind == "timestamp":
-        return pd.DatetimeTZDtype("us", "UTC")
-    if kind == "string_list":
-        return pd.ArrowDtype(pa.list_(pa.string()))
-    raise SchemaError(f"unknown column kind {kind!r}; use one of {sorted(_ARROW)}")
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: its name, logical kind and a one-line meaning."""
-
-    name: str
-    kind: Kind
-    doc: str
-
-
-@dataclass(frozen=True)
-class Table:
-    """One table: name, meaning, the columns that identify a row, and its columns."""
-
-    name: str
-    doc: str
-    key: tuple[str, ...]
-    columns: tuple[Column, ...]
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    @property
-    def dtypes(self) -> dict[str, object]:
-        return {c.name: pandas_dtype(c.kind) for c in self.columns}
-
-    def column(self, name: str) -> Column:
-        for col in self.columns:
-            if col.name == name:
-                return col
-        raise SchemaError(f"table {self.name!r} has no column {name!r}", table=self.name)
 
 
 def _c(name: str, kind: Kind, doc: str) -> Column:
@@ -406,7 +334,7 @@ def empty_frame(name: str, *, stacked: bool = False) -> pd.DataFrame:
 
 def arrow_schema(name: str, *, stacked: bool = False) -> pa.Schema:
     """The Arrow schema of table ``name`` (what Parquet files hold)."""
-    return pa.schema([pa.field(c.name, _ARROW[c.kind]) for c in columns(name, stacked=stacked)])
+    return pa.schema([pa.field(c.name, arrow_type(c.kind)) for c in columns(name, stacked=stacked)])
 
 
 def is_stacked(frame: pd.DataFrame) -> bool:
@@ -460,40 +388,3 @@ def conform(name: str, frame: pd.DataFrame, *, allow_missing: bool = False) -> p
                 ) from exc
         out[col.name] = series
     return pd.DataFrame(out, index=frame.index)
-
-
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def data_dictionary_markdown(tables: Iterable[Table] | None = None) -> str:
-    """The data dictionary as Markdown, generated from the declared schema."""
-    lines = [
-        "# Data dictionary",
-        "",
-        "Generated from `mlreg_frames/schema.py` by `python -m mlreg_frames dictionary`;"
-        " do not edit by hand (a test keeps it current).",
-        "",
-        "Every table carries `registry_id`, the registry's ARM id lower-cased, so all tables"
-        " join on it. Types: `string` is pandas `string[pyarrow]`, `bool` is `boolean`, `int` is"
-        " `Int64`, `timestamp` is `datetime64[us, UTC]`, `string_list` is"
-        " `list<string>[pyarrow]`, `json` is a JSON text in a `string` column.",
-        "",
-        f"When several lake snapshots are read together, every table starts with one more"
-        f" column, `{SNAPSHOT.name}` ({SNAPSHOT.kind}): {SNAPSHOT.doc}",
-        "",
-    ]
-    for table in tables if tables is not None else ALL_TABLES.values():
-        lines += [
-            f"## `{table.name}`",
-            "",
-            table.doc,
-            "",
-            f"Key: {', '.join(f'`{k}`' for k in table.key)}",
-            "",
-            "| column | type | meaning |",
-            "| --- | --- | --- |",
-        ]
-        lines += [f"| `{c.name}` | {c.kind} | {_escape(c.doc)} |" for c in table.columns]
-        lines.append("")
-    return "\n".join(lines)

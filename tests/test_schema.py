@@ -10,13 +10,14 @@ import pytest
 
 import mlreg_frames as mf
 from mlreg_frames import schema
+from mlreg_frames.dictionary import data_dictionary_markdown
 
 from .helpers import ROOT
 
 
 def test_data_dictionary_is_current() -> None:
     committed = (ROOT / "docs" / "data-dictionary.md").read_text(encoding="utf-8")
-    assert committed == schema.data_dictionary_markdown() + "\n", (
+    assert committed == data_dictionary_markdown() + "\n", (
         "docs/data-dictionary.md is stale: run `python -m mlreg_frames dictionary "
         "--out docs/data-dictionary.md`"
     )
@@ -61,7 +62,9 @@ def test_every_error_derives_from_the_root() -> None:
 _LAYERS = {
     "_gc": set(),
     "errors": set(),
-    "schema": {"errors"},
+    "coltypes": {"errors"},
+    "schema": {"errors", "coltypes"},
+    "dictionary": {"coltypes", "schema"},
     "pages": {"errors", "_gc"},
     "walk": {"errors"},
     "frames": {"errors", "schema", "tables"},

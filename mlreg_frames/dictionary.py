@@ -1,0 +1,51 @@
+"""The data dictionary (every table and column, one line of meaning each) as Markdown.
+
+Generated from :mod:`mlreg_frames.schema`; ``python -m mlreg_frames dictionary --out
+docs/data-dictionary.md`` writes the committed copy, and a test keeps it current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .coltypes import Table
+from .schema import ALL_TABLES, SNAPSHOT
+
+__all__ = ["data_dictionary_markdown"]
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def data_dictionary_markdown(tables: Iterable[Table] | None = None) -> str:
+    """The data dictionary as Markdown, generated from the declared schema."""
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated from `mlreg_frames/schema.py` by `python -m mlreg_frames dictionary`;"
+        " do not edit by hand (a test keeps it current).",
+        "",
+        "Every table carries `registry_id`, the registry's ARM id lower-cased, so all tables"
+        " join on it. Types: `string` is pandas `string[pyarrow]`, `bool` is `boolean`, `int` is"
+        " `Int64`, `timestamp` is `datetime64[us, UTC]`, `string_list` is"
+        " `list<string>[pyarrow]`, `json` is a JSON text in a `string` column.",
+        "",
+        f"When several lake snapshots are read together, every table starts with one more"
+        f" column, `{SNAPSHOT.name}` ({SNAPSHOT.kind}): {SNAPSHOT.doc}",
+        "",
+    ]
+    for table in tables if tables is not None else ALL_TABLES.values():
+        lines += [
+            f"## `{table.name}`",
+            "",
+            table.doc,
+            "",
+            f"Key: {', '.join(f'`{k}`' for k in table.key)}",
+            "",
+            "| column | type | meaning |",
+            "| --- | --- | --- |",
+        ]
+        lines += [f"| `{c.name}` | {c.kind} | {_escape(c.doc)} |" for c in table.columns]
+        lines.append("")
+    return "\n".join(lines)
