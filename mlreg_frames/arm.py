@@ -1,7 +1,9 @@
 """HTTP to Azure Resource Manager: sessions, retries, nextLink, ARM error bodies.
 
 Policy lives here; scopes and concurrency live in :mod:`mlreg_frames.fetch`, who may receive
-a token in :mod:`mlreg_frames.auth`. What this module guarantees:
+a token in :mod:`mlreg_frames.auth`. What a failed answer means (retry or not, how long to
+wait, which :class:`~mlreg_frames.errors.ArmError`) is decided in :mod:`mlreg_frames.armpolicy`,
+whose public names this module re-exports. What this module guarantees:
 
 * the bearer token goes only to the configured endpoint (same scheme, host and port);
   redirects are not followed, and a ``nextLink`` to another host is refused before any
@@ -23,21 +25,20 @@ Example::
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from .armpolicy import RETRYABLE_ERRORS, RetryPolicy, arm_error, parse_retry_after, scrub
 from .auth import TokenCredential, TokenProvider, check_endpoint, is_loopback, origin, token_scope
-from .errors import ArmError, FetchError, InsecureEndpointError, PaginationError
+from .errors import FetchError, InsecureEndpointError, PaginationError
 
 __all__ = [
     "RETRYABLE_ERRORS",
@@ -68,56 +69,6 @@ def make_session(pool_size: int = 10, *, loopback: bool = False) -> requests.Ses
     return session
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date).
-
-    Example::
-
-        >>> parse_retry_after("7")
-        7.0
-        >>> parse_retry_after("Wed, 21 Oct 2015 07:28:05 GMT",
-        ...                   now=datetime(2015, 10, 21, 7, 28, tzinfo=timezone.utc))
-        5.0
-    """
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: bounded attempts, the Retry-After cap, exponential backoff with jitter.
-
-    Attributes:
-        max_attempts: requests per URL before giving up (1 = no retries).
-        max_retry_after: longest wait honoured from a Retry-After header, in seconds; longer
-            asks are cut to this and logged.
-        backoff_base: first backoff in seconds; doubles each attempt (plus jitter).
-        backoff_max: longest backoff in seconds.
-    """
-
-    max_attempts: int = 6
-    max_retry_after: float = 60.0
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Wait before retry ``attempt`` (1-based): half fixed, half random ("equal jitter")."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
-
-
 class ListPage(NamedTuple):
     """One ARM list response as received: its JSON body, URL, time and request id."""
 
@@ -125,40 +76,6 @@ class ListPage(NamedTuple):
     url: str
     fetched_at: str
     request_id: str | None
-
-
-_HINTS = {
-    401: "the token was not accepted: sign in again (`az login`) or check the credential, "
-    "and that --cloud/endpoint matches the tenant's cloud",
-    403: "the identity needs the Reader role (or Microsoft.MachineLearningServices/registries/"
-    "read) on {scope}: ask an owner to assign it, or leave this scope out",
-    404: "check the subscription id / resource group name, and that the identity can see it",
-    409: "the subscription may be disabled or moving; check its state in the portal",
-    429: "ARM kept throttling: use fewer workers, raise max_retry_after, or retry later",
-}
-
-RETRYABLE_ERRORS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
-
-
-def _error_fields(response: requests.Response) -> tuple[str | None, str | None, str | None]:
-    try:
-        body = response.json()
-    except ValueError:
-        return None, None, None
-    error = body.get("error", body) if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return None, None, None
-    # ARM nests sometimes: {"error": {"code", "message", "target", "details": [...]}}
-    code, message, target = error.get("code"), error.get("message"), error.get("target")
-    return (
-        str(code) if code is not None else None,
-        str(message) if message is not None else None,
-        str(target) if target is not None else None,
-    )
 
 
 class ArmClient:
@@ -252,7 +169,7 @@ class ArmClient:
                     url, headers=headers, timeout=self.timeout, allow_redirects=False
                 )
             except RETRYABLE_ERRORS as exc:
-                _scrub(exc)
+                scrub(exc)
                 if last:
                     raise FetchError(
                         f"no answer from {self._origin[1]} after {attempt} attempts while "
@@ -272,7 +189,7 @@ class ArmClient:
             if (status == 429 or status >= 500) and not last:
                 self._wait(self._delay(response, attempt), f"HTTP {status}", url)
                 continue
-            raise _arm_error(response, url, scope, subscription_id, resource_group)
+            raise arm_error(response, url, scope, subscription_id, resource_group)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def iter_pages(
@@ -366,50 +283,6 @@ class ArmClient:
         if self._on_retry is not None:
             self._on_retry(reason, seconds)
         self._sleep(seconds)
-
-
-def _arm_error(
-    response: requests.Response,
-    url: str,
-    scope: str | None,
-    subscription_id: str | None = None,
-    resource_group: str | None = None,
-) -> ArmError:
-    status = response.status_code
-    code, message, target = _error_fields(response)
-    request_id = response.headers.get("x-ms-request-id")
-    hint = _HINTS.get(status)
-    if hint is None:
-        hint = "ARM failed repeatedly: retry later" if status >= 500 else "check the request"
-    if code == "InvalidAuthenticationTokenAudience":
-        hint = "the token is for another cloud: pass cloud=/--cloud matching the tenant"
-    text = (
-        f"ARM answered {status} {code or response.reason or ''}".rstrip()
-        + f" while listing {scope or url}"
-        + (f": {message}" if message else "")
-        + (f" (request id {request_id})" if request_id else "")
-        + f" -- {hint.format(scope=scope or 'the scope')}"
-    )
-    return ArmError(
-        text,
-        status=status,
-        code=code,
-        arm_message=message,
-        target=target,
-        request_id=request_id,
-        url=url,
-        scope=scope,
-        subscription_id=subscription_id,
-        resource_group=resource_group,
-    )
-
-
-def _scrub(exc: BaseException) -> None:
-    """Drop the prepared request (it holds the Authorization header) from a requests error."""
-    if isinstance(exc, requests.RequestException):
-        exc.request = None
-        if exc.response is not None:
-            exc.response.request = None  # type: ignore[assignment]
 
 
 def _with_api_version(url: str, api_version: str) -> str:

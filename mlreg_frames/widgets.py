@@ -76,17 +76,23 @@ _STYLE = (
     ".mlreg-t th,.mlreg-t td{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;"
     "white-space:nowrap}.mlreg-t th{background:#f4f6f7}</style>"
 )
+_SCROLL = "mlreg-scroll"
+_SCROLL_STYLE = "width:0;min-width:100%;overflow:auto"
 
 
 def _frame_html(frame: pd.DataFrame, *, empty: str = "nothing here", max_height: int = 0) -> str:
-    """A frame as a compact, escaped HTML table (in a scroll box when ``max_height``)."""
+    """A frame as a compact, escaped HTML table in its own scroll box.
+
+    The box is as wide as the widget (``width:0;min-width:100%`` keeps the table's width out of
+    the layout), so a wide table scrolls sideways inside its box instead of pushing the whole
+    explorer (filters, chart, detail tabs) sideways with it; ``max_height`` caps its height.
+    """
     if frame.empty:
         return f"<i>{html.escape(empty)}</i>"
     shown = frame.astype(object).where(frame.notna(), "")
     table = shown.to_html(index=False, escape=True, classes="mlreg-t", border=0)
-    if max_height:
-        table = f"<div style='max-height:{max_height}px;overflow:auto'>{table}</div>"
-    return _STYLE + table
+    height = f"max-height:{max_height}px;" if max_height else ""
+    return f"{_STYLE}<div class='{_SCROLL}' style='{height}{_SCROLL_STYLE}'>{table}</div>"
 
 
 def _options(values: pd.Series) -> list[tuple[str, str]]:

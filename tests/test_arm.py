@@ -171,7 +171,7 @@ def test_credential_failures_become_fetch_errors() -> None:
 
 def test_arm_and_auth_do_not_import_later_stages() -> None:
     package = Path(mlreg_frames.__file__).parent
-    for module in ("arm.py", "auth.py"):
+    for module in ("arm.py", "armpolicy.py", "auth.py"):
         tree = ast.parse((package / module).read_text(encoding="utf-8"))
         imported = {
             node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
@@ -344,14 +344,14 @@ def test_error_bodies_that_are_not_arm_shaped() -> None:
     response = requests.Response()
     response.status_code, response._content = 502, b"<html>Bad Gateway</html>"
     response.reason, response.url = "Bad Gateway", "https://management.azure.com/x"
-    from mlreg_frames.arm import _arm_error
+    from mlreg_frames.armpolicy import arm_error
 
-    err = _arm_error(response, response.url, "/subscriptions/s")
+    err = arm_error(response, response.url, "/subscriptions/s")
     assert (err.status, err.code, err.arm_message) == (502, None, None)
     assert "502 Bad Gateway" in str(err)
     response._content = b'{"error": {"code": "InvalidAuthenticationTokenAudience", "message": "m"}}'
     response.status_code = 401
-    assert "cloud" in str(_arm_error(response, response.url, "/subscriptions/s"))
+    assert "cloud" in str(arm_error(response, response.url, "/subscriptions/s"))
 
 
 def test_malformed_json_is_a_fetch_error_not_retried(arm: ArmEmulator, waits: list[float]) -> None:

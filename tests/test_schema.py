@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pyarrow as pa
@@ -70,6 +71,11 @@ _LAYERS = {
     "frames": {"errors", "schema", "tables"},
     "flatten": {"errors", "schema", "pages", "frames", "tables", "walk", "_gc"},
     "tables": {"errors", "schema"},
+    "auth": {"errors"},
+    "armpolicy": {"errors"},
+    "arm": {"errors", "auth", "armpolicy"},
+    "regions": {"tables"},
+    "analysis": {"regions", "tables"},
 }
 
 
@@ -81,6 +87,24 @@ def test_imports_flow_one_way(module: str) -> None:
         if isinstance(node, ast.ImportFrom) and node.level == 1:
             imported |= {node.module} if node.module else {a.name for a in node.names}
     assert imported <= _LAYERS[module], f"{module} imports {imported - _LAYERS[module]}"
+
+
+def _ruf022(name: str) -> tuple[bool, bool, str]:
+    """ruff's __all__ order (RUF022): CONSTANTS, then Classes, then functions."""
+    return (not name.isupper(), not name[:1].isupper(), name)
+
+
+@pytest.mark.parametrize(
+    ("face", "part"), [("arm", "armpolicy"), ("analysis", "regions")], ids=["arm", "analysis"]
+)
+def test_split_modules_keep_the_public_path(face: str, part: str) -> None:
+    front = importlib.import_module(f"mlreg_frames.{face}")
+    inner = importlib.import_module(f"mlreg_frames.{part}")
+    for module in (front, inner):
+        assert list(module.__all__) == sorted(module.__all__, key=_ruf022), module.__name__
+        assert all(getattr(module, name) is not None for name in module.__all__)
+    moved = set(front.__all__) & set(inner.__all__)
+    assert moved and all(getattr(front, n) is getattr(inner, n) for n in moved)
 
 
 def test_flatten_never_imports_http() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from ._style import (
@@ -68,6 +70,56 @@ def _cost_bars(
     legend_outside(ax)
 
 
+def _cost_chart(
+    joined: pd.DataFrame,
+    ax: Axes | None,
+    title: str,
+    table_of: Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    top: int,
+    width: int,
+    noun: str = "",
+    legend: tuple[str, str] = _HOME_REPLICA,
+    show_unmatched: bool = False,
+) -> Axes:
+    """The one cost chart: ``table_of(matched rows)`` as bars, the ``top`` rows shown.
+
+    The caption gives the period, the currency, what the rows beyond ``top`` cost (``noun``
+    names them where the title does not) and, with ``show_unmatched``, the cost that matched
+    no registry, so nothing is hidden.
+    """
+    ax = axes_or_new(ax, (8, 5))
+    matched, cur, unmatched, period = _cost_rows(joined)
+    if matched.empty:
+        return draw_empty(ax, title, _nothing_matched(unmatched, cur))
+    table = table_of(matched)
+    caption = [f"cost ({cur}), {period}" if cur else f"cost, {period}"]
+    if len(table) > top:
+        rest = table.iloc[top:].to_numpy().sum()
+        shown = f"top {top} of {len(table)} {noun}".rstrip()
+        caption.append(f"{shown}; the other {len(table) - top}: {rest:,.0f}")
+        table = table.head(top)
+    if show_unmatched and unmatched:
+        caption.append(f"{unmatched:,.0f} {cur} matched no registry")
+    _cost_bars(ax, table, width, legend)
+    finish(ax, title, xlabel="\n".join(caption))
+    return ax
+
+
+def _by_registry(matched: pd.DataFrame) -> pd.DataFrame:
+    """Cost per registry name; a name used in two subscriptions gets the subscription added."""
+    label = matched["name"].fillna(matched["registry_id"]).astype(str)
+    dup = label.str.lower().duplicated(keep=False) & (
+        matched.groupby(label)["registry_id"].transform("nunique") > 1
+    )
+    label = label.where(~dup, label + " · " + matched["subscription_id"].astype(str).str[:8])
+    return _home_replica(matched.assign(label=label), "label")
+
+
+def _by_region(matched: pd.DataFrame) -> pd.DataFrame:
+    return _home_replica(matched.assign(location=matched["location"].fillna("?")), "location")
+
+
 def cost_by_registry(joined: pd.DataFrame, ax: Axes | None = None, *, top: int = 15) -> Axes:
     """Horizontal bars: cost per registry, split into home region and replica regions.
 
@@ -78,27 +130,9 @@ def cost_by_registry(joined: pd.DataFrame, ax: Axes | None = None, *, top: int =
         joined: the frame from :func:`mlreg_frames.costs.join_costs`.
         top: registries shown, most expensive first.
     """
-    ax = axes_or_new(ax, (8, 5))
-    title = "Cost by registry"
-    matched, cur, unmatched, period = _cost_rows(joined)
-    if matched.empty:
-        return draw_empty(ax, title, _nothing_matched(unmatched, cur))
-    label = matched["name"].fillna(matched["registry_id"]).astype(str)
-    dup = label.str.lower().duplicated(keep=False) & (
-        matched.groupby(label)["registry_id"].transform("nunique") > 1
+    return _cost_chart(
+        joined, ax, "Cost by registry", _by_registry, top=top, width=28, show_unmatched=True
     )
-    label = label.where(~dup, label + " · " + matched["subscription_id"].astype(str).str[:8])
-    table = _home_replica(matched.assign(label=label), "label")
-    caption = [f"cost ({cur}), {period}" if cur else f"cost, {period}"]
-    if len(table) > top:
-        rest = table.iloc[top:].to_numpy().sum()
-        caption.append(f"top {top} of {len(table)}; the other {len(table) - top}: {rest:,.0f}")
-        table = table.head(top)
-    if unmatched:
-        caption.append(f"{unmatched:,.0f} {cur} matched no registry")
-    _cost_bars(ax, table, 28)
-    finish(ax, title, xlabel="\n".join(caption))
-    return ax
 
 
 def cost_by_region(joined: pd.DataFrame, ax: Axes | None = None, *, top: int = 15) -> Axes:
@@ -109,18 +143,7 @@ def cost_by_region(joined: pd.DataFrame, ax: Axes | None = None, *, top: int = 1
         joined: the frame from :func:`mlreg_frames.costs.join_costs`.
         top: regions shown, most expensive first.
     """
-    ax = axes_or_new(ax, (8, 5))
-    title = "Cost by region"
-    matched, cur, unmatched, period = _cost_rows(joined)
-    if matched.empty:
-        return draw_empty(ax, title, _nothing_matched(unmatched, cur))
-    table = _home_replica(matched.assign(location=matched["location"].fillna("?")), "location")
-    caption = [f"cost ({cur}), {period}" if cur else f"cost, {period}"]
-    if len(table) > top:
-        rest = table.iloc[top:].to_numpy().sum()
-        others = len(table) - top
-        caption.append(f"top {top} of {len(table)} regions; the other {others}: {rest:,.0f}")
-        table = table.head(top)
-    _cost_bars(ax, table, 20, _AS_HOME_REPLICA)
-    finish(ax, title, xlabel="\n".join(caption))
-    return ax
+    legend = _AS_HOME_REPLICA
+    return _cost_chart(
+        joined, ax, "Cost by region", _by_region, top=top, width=20, noun="regions", legend=legend
+    )

@@ -12,16 +12,8 @@ from .. import analysis
 from ..costs import join_costs
 from ..errors import MlregFramesError
 from ..tables import RegistryTables
+from . import cost, inventory
 from ._style import Figure, plural
-from .cost import cost_by_region, cost_by_registry
-from .inventory import (
-    created_over_time,
-    exposure_by_severity,
-    pe_states,
-    registries_by_region,
-    replication_matrix,
-    storage_and_acr,
-)
 
 __all__ = ["overview", "save_overview"]
 
@@ -64,15 +56,15 @@ def overview(
     # the replication matrix needs width for its region columns
     ratios = [1.0, 1.4] + [1.0] * (len(mosaic[0]) - 2)
     axes = fig.subplot_mosaic(mosaic, width_ratios=ratios)
-    registries_by_region(tables, axes["R"], top=15)
-    replication_matrix(tables, axes["M"], max_registries=20)
-    exposure_by_severity(tables, axes["X"])
-    storage_and_acr(tables, axes["S"])
-    pe_states(tables, axes["P"])
-    created_over_time(tables, axes["C"])
+    inventory.registries_by_region(tables, axes["R"], top=15)
+    inventory.replication_matrix(tables, axes["M"], max_registries=20)
+    inventory.exposure_by_severity(tables, axes["X"])
+    inventory.storage_and_acr(tables, axes["S"])
+    inventory.pe_states(tables, axes["P"])
+    inventory.created_over_time(tables, axes["C"])
     if joined is not None:
-        cost_by_registry(joined, axes["K"], top=12)
-        cost_by_region(joined, axes["G"], top=12)
+        cost.cost_by_registry(joined, axes["K"], top=12)
+        cost.cost_by_region(joined, axes["G"], top=12)
     reg = tables.registries
     n_regions = len(analysis.region_summary(tables))
     headline = " · ".join(

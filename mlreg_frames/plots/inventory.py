@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+
 import pandas as pd
 
 from .. import analysis
@@ -40,6 +43,26 @@ __all__ = [
 ]
 
 
+def _drawn(
+    tables: RegistryTables | pd.DataFrame, compute: Callable[[RegistryTables], pd.DataFrame]
+) -> pd.DataFrame:
+    """The frame a chart draws: ``compute(tables)``, or ``tables`` when it is that frame already."""
+    return compute(tables) if isinstance(tables, RegistryTables) else tables
+
+
+def _count_bars(
+    ax: Axes, labels: Sequence[str], counts: Sequence[int], colors: Sequence[str]
+) -> None:
+    """Horizontal bars of counts, bottom to top, each labelled with its count."""
+    y = list(range(len(labels)))
+    bars = ax.barh(y, counts, color=colors)
+    ax.set_yticks(y, labels)
+    ax.tick_params(axis="y", labelsize=8)
+    label_bars(ax, bars, horizontal=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    keep_bar_size(ax, len(labels), horizontal=True)
+
+
 def registries_by_region(
     tables: RegistryTables | pd.DataFrame, ax: Axes | None = None, *, top: int | None = None
 ) -> Axes:
@@ -49,7 +72,7 @@ def registries_by_region(
         tables: tables, or a frame from :func:`mlreg_frames.analysis.region_summary`.
         top: show only the ``top`` regions with most registries (the title says so).
     """
-    summary = analysis.region_summary(tables) if isinstance(tables, RegistryTables) else tables
+    summary = _drawn(tables, analysis.region_summary)
     ax = axes_or_new(ax, (8, max(3.0, 0.3 * len(summary) + 1)))
     title = "Registries by region"
     if summary.empty:
@@ -98,7 +121,7 @@ def replication_matrix(
         max_registries: keep the registries with the most regions (the title says so).
     """
     source = tables if isinstance(tables, RegistryTables) else None
-    matrix = analysis.replication_matrix(tables) if isinstance(tables, RegistryTables) else tables
+    matrix = _drawn(tables, analysis.replication_matrix)
     title = "Where registries replicate"
     if matrix.empty:
         return draw_empty(axes_or_new(ax, (6, 4)), title, "no regions")
@@ -131,7 +154,7 @@ def storage_and_acr(tables: RegistryTables | pd.DataFrame, ax: Axes | None = Non
     Args:
         tables: tables, or a frame from :func:`mlreg_frames.analysis.cost_drivers`.
     """
-    drivers = analysis.cost_drivers(tables) if isinstance(tables, RegistryTables) else tables
+    drivers = _drawn(tables, analysis.cost_drivers)
     ax = axes_or_new(ax, (7, 4))
     title = "Storage account types and ACR SKUs"
     rows = []
@@ -142,15 +165,9 @@ def storage_and_acr(tables: RegistryTables | pd.DataFrame, ax: Axes | None = Non
     if not rows:
         return draw_empty(ax, title, "no storage accounts or container registries")
     rows = rows[::-1]
-    labels = [f"{sku}  " for _, sku, _ in rows]
+    labels = [ellipsize(f"{sku}  ", 22) for _, sku, _ in rows]
     colors = [STORAGE if kind == "storage" else ACR for kind, _, _ in rows]
-    y = list(range(len(rows)))
-    bars = ax.barh(y, [n for _, _, n in rows], color=colors)
-    ax.set_yticks(y, [ellipsize(label, 22) for label in labels])
-    ax.tick_params(axis="y", labelsize=8)
-    label_bars(ax, bars, horizontal=True)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
-    keep_bar_size(ax, len(rows), horizontal=True)
+    _count_bars(ax, labels, [n for _, _, n in rows], colors)
     handles = [
         Patch(color=STORAGE, label="storage\naccount type"),
         Patch(color=ACR, label="ACR SKU"),
@@ -166,7 +183,7 @@ def exposure_by_severity(tables: RegistryTables | pd.DataFrame, ax: Axes | None 
     Args:
         tables: tables, or a frame from :func:`mlreg_frames.analysis.exposure`.
     """
-    findings = analysis.exposure(tables) if isinstance(tables, RegistryTables) else tables
+    findings = _drawn(tables, analysis.exposure)
     ax = axes_or_new(ax, (7, 4))
     title = "Exposure findings by severity"
     if findings.empty:
@@ -179,15 +196,9 @@ def exposure_by_severity(tables: RegistryTables | pd.DataFrame, ax: Axes | None 
     )
     labels = [ellipsize(FINDING_LABELS.get(f, f), 30) for f in counts["finding"]]
     colors = [SEVERITY_COLORS.get(str(s), "0.5") for s in counts["severity"]]
-    y = list(range(len(counts)))
-    bars = ax.barh(y, counts["registry_id"], color=colors)
-    ax.set_yticks(y, labels)
-    ax.tick_params(axis="y", labelsize=8)
-    label_bars(ax, bars, horizontal=True)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    _count_bars(ax, labels, counts["registry_id"].tolist(), colors)
     present = [s for s in reversed(analysis.SEVERITY.categories) if s in set(counts["severity"])]
     handles = [Patch(color=SEVERITY_COLORS[s], label=s) for s in present]
-    keep_bar_size(ax, len(counts), horizontal=True)
     legend_outside(ax, handles=handles, title="severity", title_fontsize=8)
     finish(ax, title, xlabel="registries affected")
     return ax
@@ -199,7 +210,7 @@ def pe_states(tables: RegistryTables | pd.DataFrame, ax: Axes | None = None) -> 
     Args:
         tables: tables, or the ``pe_connections`` frame.
     """
-    pe = tables.pe_connections if isinstance(tables, RegistryTables) else tables
+    pe = _drawn(tables, attrgetter("pe_connections"))
     ax = axes_or_new(ax, (6, 3))
     title = "Private endpoint connections by state"
     if pe.empty:
@@ -209,13 +220,8 @@ def pe_states(tables: RegistryTables | pd.DataFrame, ax: Axes | None = None) -> 
         s for s in counts.index if s not in PE_COLORS
     )
     counts = counts.reindex(order).iloc[::-1]  # Approved on top
-    y = list(range(len(counts)))
-    bars = ax.barh(y, counts.to_numpy(), color=[PE_COLORS.get(s, "0.6") for s in counts.index])
-    ax.set_yticks(y, [ellipsize(s, 16) for s in counts.index])
-    ax.tick_params(axis="y", labelsize=8)
-    label_bars(ax, bars, horizontal=True)
-    keep_bar_size(ax, len(counts), horizontal=True)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    colors = [PE_COLORS.get(s, "0.6") for s in counts.index]
+    _count_bars(ax, [ellipsize(s, 16) for s in counts.index], counts.tolist(), colors)
     who = plural(pe["registry_id"].nunique(), "registry has", "registries have")
     finish(ax, title, xlabel=f"connections ({who} connections)")
     return ax
@@ -236,7 +242,7 @@ def created_over_time(tables: RegistryTables | pd.DataFrame, ax: Axes | None = N
     Args:
         tables: tables, or the ``registries`` frame (uses ``created_at``).
     """
-    reg = tables.registries if isinstance(tables, RegistryTables) else tables
+    reg = _drawn(tables, attrgetter("registries"))
     ax = axes_or_new(ax, (8, 4))
     title = "Registries created over time"
     created = pd.to_datetime(reg["created_at"], utc=True).dropna()
