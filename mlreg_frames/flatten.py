@@ -104,9 +104,12 @@ def flatten(
             dicts (``{"value": [...], "nextLink": ...}``), registry dicts, or a mix.
         provenance: merged into the returned tables' ``provenance``.
         workers: processes that parse and flatten page files side by side. ``None`` (the
-            default) uses every core when the input is page files not parsed yet and at
-            least :data:`PARALLEL_MIN_BYTES` in all; ``1`` never starts a process. The
-            result is the same either way.
+            default) uses every core when the input is page files not parsed yet, at least
+            :data:`PARALLEL_MIN_BYTES` in all, and the process can fork safely (Linux, no
+            other thread running, so not inside a Jupyter kernel); ``1`` never starts a
+            process; ``N`` asks for N processes (spawned where forking is not safe: then
+            call it under ``if __name__ == "__main__":`` in a script). The result is the
+            same either way.
 
     Returns:
         RegistryTables with every column declared in :mod:`mlreg_frames.schema`, the same
@@ -248,14 +251,18 @@ def _worker_count(items: list[Any], workers: int | None) -> int:
     if any(size is None for size in sizes):
         return 1  # only unparsed page files are worth shipping to another process
     if workers is None:
-        if sum(s or 0 for s in sizes) < PARALLEL_MIN_BYTES:
+        # Chosen for the caller only where forking is safe: a spawned worker re-imports the
+        # caller's __main__, which a script without a main guard does not survive.
+        if not _can_fork() or sum(s or 0 for s in sizes) < PARALLEL_MIN_BYTES:
             return 1
         workers = min(os.cpu_count() or 1, 8)
     return max(1, workers)
 
 
+def _can_fork() -> bool:
+    """Fork is fast (nothing to re-import) and safe here: Linux, and no other thread running."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
 def _mp_context() -> multiprocessing.context.BaseContext:
-    # fork is fastest (nothing to re-import) but unsafe once threads run; spawn is safe.
-    if sys.platform == "linux" and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    return multiprocessing.get_context("fork" if _can_fork() else "spawn")
