@@ -71,13 +71,16 @@ _SEVERITY_FILTER = [
     ("any finding", "info"),
     ("no findings", "none"),
 ]
-_STYLE = (
-    "<style>.mlreg-t{border-collapse:collapse;font-size:12px}"
-    ".mlreg-t th,.mlreg-t td{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;"
-    "white-space:nowrap}.mlreg-t th{background:#f4f6f7}</style>"
-)
 _SCROLL = "mlreg-scroll"
 _SCROLL_STYLE = "width:0;min-width:100%;overflow:auto"
+# Cells are scoped under the scroll box so they outrank the global ``.dataframe thead th
+# {text-align:right}`` that every pandas DataFrame output in the same notebook page injects.
+_STYLE = (
+    "<style>.mlreg-t{border-collapse:collapse;font-size:12px}"
+    ".mlreg-scroll .mlreg-t th,.mlreg-scroll .mlreg-t td{padding:2px 8px;"
+    "border-bottom:1px solid #ddd;text-align:left;white-space:nowrap}"
+    ".mlreg-scroll .mlreg-t th{background:#f4f6f7}</style>"
+)
 
 
 def _frame_html(frame: pd.DataFrame, *, empty: str = "nothing here", max_height: int = 0) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pandas as pd
 import pytest
 
@@ -121,6 +123,43 @@ def test_html_is_escaped():
     ex = mf.explore(t)
     assert "<script>" not in ex.detail_views["tags"].value
     assert "&lt;script&gt;" in ex.detail_views["tags"].value
+
+
+class _TableParents(HTMLParser):
+    """Records, for each <table>, the tag and attributes of the element it sits in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, dict[str, str | None]]] = []
+        self.parents: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.parents.append(self.stack[-1] if self.stack else ("", {}))
+        self.stack.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+
+def test_every_table_scrolls_in_its_own_box(fleet):
+    # In a browser a wide table used to widen the whole explorer, so scrolling sideways to
+    # reach the last columns moved the filters, chart and tabs out of view too.
+    ex = mf.explore(fleet)
+    views = [ex.table.value, *(v.value for v in ex.detail_views.values())]
+    checked = 0
+    for value in views:
+        parser = _TableParents()
+        parser.feed(value)
+        for tag, attrs in parser.parents:
+            assert tag == "div" and attrs["class"] == "mlreg-scroll"
+            assert "width:0;min-width:100%;overflow:auto" in (attrs["style"] or "")
+            checked += 1
+    assert checked >= 6  # the registries table and the non-empty detail tabs
+    assert "max-height:420px" in ex.table.value
+    # scoped under the box so pandas' global ".dataframe thead th {text-align:right}" loses
+    assert ".mlreg-scroll .mlreg-t th" in ex.table.value
 
 
 def test_costs_add_a_column_and_a_tab(fleet):
