@@ -208,21 +208,18 @@ def _regions(rows: Rows, rid: str, location: Any, regions: list[Any], ctx: Ctx) 
         norm = _norm_region(r_loc)
         is_primary = None if norm is None or primary is None else norm == primary
         rows.regions.append((rid, r_loc, is_primary, r_index, extra))
-        storages = region.get("storageAccountDetails")
-        if storages is not None:
-            for s_index, entry in enumerate(_list(storages, ctx, field + ".storageAccountDetails")):
+        for name, storage, out in (
+            ("storageAccountDetails", True, rows.storage),
+            ("acrDetails", False, rows.acr),
+        ):
+            entries = region.get(name)
+            if entries is None:
+                continue
+            for index, entry in enumerate(_list(entries, ctx, f"{field}.{name}")):
                 if entry is not None:
-                    s_field = f"{field}.storageAccountDetails[{s_index}]"
-                    rows.storage.append(
-                        _account(rid, r_loc, r_index, s_index, entry, ctx, s_field, storage=True)
-                    )
-        acrs = region.get("acrDetails")
-        if acrs is not None:
-            for a_index, entry in enumerate(_list(acrs, ctx, field + ".acrDetails")):
-                if entry is not None:
-                    a_field = f"{field}.acrDetails[{a_index}]"
-                    rows.acr.append(
-                        _account(rid, r_loc, r_index, a_index, entry, ctx, a_field, storage=False)
+                    e_field = f"{field}.{name}[{index}]"
+                    out.append(
+                        _account(rid, r_loc, r_index, index, entry, ctx, e_field, storage=storage)
                     )
 
 
