@@ -291,7 +291,7 @@ def match_costs(
         on=["registry_id", "resource_location"],
         how="left",
     )
-    m2["location"] = m2["resource_location"].where(m2["_there"].fillna(False), m2["_primary"])
+    m2["location"] = m2["resource_location"].where(m2["_there"].notna(), m2["_primary"])
     m2["matched_via"] = "managed_resource_group"
     unmatched = rest[~rest["_row"].isin(m2["_row"])]
 
@@ -300,12 +300,13 @@ def match_costs(
     if not unmatched.empty:
         parts.append(unmatched.assign(registry_id=pd.NA, name=pd.NA, location=pd.NA,
                                       matched_via=pd.NA)[columns])  # fmt: skip
-    out = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
+    # typed before stacking: an all-null part must not decide a dtype (pandas 2.x warns)
+    as_strings = {c: "string" for c in ["registry_id", "name", "location", "matched_via"]}
+    parts = [p.astype(as_strings) for p in parts if not p.empty] or [parts[0].astype(as_strings)]
+    out = pd.concat(parts, ignore_index=True)
     share = 1.0 / out.groupby("_row")["_row"].transform("size")
     out["share"] = share.astype("float64")
     out["cost"] = out["cost"] * out["share"]
-    string_cols = ["registry_id", "name", "location", "matched_via"]
-    out = out.astype({c: "string" for c in string_cols})
     out = out.sort_values(["_row", "registry_id"]).drop(columns="_row").reset_index(drop=True)
     out.attrs = {}
     return out

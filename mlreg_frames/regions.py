@@ -174,6 +174,20 @@ def replication_matrix(tables: RegistryTables) -> pd.DataFrame:
     return matrix
 
 
+def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Rows of all-string frames, one under another, every column ``string``.
+
+    Each part is cast first so that an empty or all-null part (no private endpoints, a
+    ``sku`` that is always null) does not decide a column's dtype: pandas 2.x warns about
+    exactly that (``FutureWarning`` on concat with empty or all-NA entries).
+
+        >>> a = pd.DataFrame({"x": ["a"]})
+        >>> _stack([a, pd.DataFrame({"x": [pd.NA]})])["x"].tolist()
+        ['a', <NA>]
+    """
+    return pd.concat([p.astype("string") for p in parts], ignore_index=True)
+
+
 def cost_drivers(tables: RegistryTables) -> pd.DataFrame:
     """What a registry is billed for, per region: one row per billed ARM resource.
 
@@ -196,7 +210,7 @@ def cost_drivers(tables: RegistryTables) -> pd.DataFrame:
         ...               aggfunc="count")                                     # doctest: +SKIP
     """
     st, acr = tables.storage, tables.acr
-    accounts = pd.concat(
+    accounts = _stack(
         [
             pd.DataFrame(
                 {
@@ -220,8 +234,7 @@ def cost_drivers(tables: RegistryTables) -> pd.DataFrame:
                     "resource_id": acr["resource_id"],
                 }
             ),
-        ],
-        ignore_index=True,
+        ]
     )
     pe = tables.pe_connections
     pe_id = pe["private_endpoint_id"].astype("string")
@@ -249,7 +262,7 @@ def cost_drivers(tables: RegistryTables) -> pd.DataFrame:
             "resource_id": mrg_id,
         }
     )[mrg_id.notna().to_numpy()]
-    out = pd.concat([accounts, endpoints, mrg], ignore_index=True)
+    out = _stack([accounts, endpoints, mrg])
     out["resource_id"] = out["resource_id"].astype("string").str.lower()
     info = replicas(tables)[
         ["registry_id", "name", "subscription_id", "primary_location", "replica_count"]

@@ -198,7 +198,7 @@ class Explorer(widgets.VBox):
         worst = found["severity"].max().reindex(reg["registry_id"])
         out["worst_severity"] = pd.Categorical(worst.to_numpy(), dtype=analysis.SEVERITY)
         if self.costs is not None:
-            matched = self.costs[self.costs["matched"].fillna(False).astype(bool)]
+            matched = self.costs[self.costs["matched"].astype("boolean").fillna(False)]
             total = matched.groupby("registry_id")["cost"].sum()
             out["cost"] = total.reindex(reg["registry_id"]).fillna(0.0).round(2).to_numpy()
         return out.sort_values(["name", "registry_id"]).reset_index(drop=True)

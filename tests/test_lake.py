@@ -208,7 +208,8 @@ def _duckdb_frames(query: str, table: str) -> pd.DataFrame:
     arrow = duckdb.sql(query).to_arrow_table()
     snapshot = arrow.column("snapshot").to_pylist()
     frame = from_arrow(table, arrow.drop_columns(["snapshot"]))
-    frame.insert(0, "snapshot", pd.Series(snapshot, dtype="string"))
+    # the declared dtype, not "string" (pandas 2 reads that as python-backed storage)
+    frame.insert(0, "snapshot", pd.Series(snapshot, dtype=schema.pandas_dtype("string")))
     return frame
 
 

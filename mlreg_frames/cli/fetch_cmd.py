@@ -94,9 +94,9 @@ def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> st
     span = f", {months.min()} to {months.max()}" if len(months) else ""
     lines = []
     for currency, rows in joined.groupby(joined["currency"].fillna("?").astype(str)):
-        matched = rows[rows["matched"].fillna(False).astype(bool)]
+        matched = rows[rows["matched"].astype("boolean").fillna(False)]
         total, attributed = rows["cost"].sum(), matched["cost"].sum()
-        home = matched.loc[matched["is_primary"].fillna(False).astype(bool), "cost"].sum()
+        home = matched.loc[matched["is_primary"].astype("boolean").fillna(False), "cost"].sum()
         top = matched.groupby(matched["name"].astype(str))["cost"].sum().nlargest(3)
         lines += [
             f"Cost ({source}{span}), {currency}:",

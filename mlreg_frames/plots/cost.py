@@ -31,7 +31,7 @@ def _cost_rows(joined: pd.DataFrame) -> tuple[pd.DataFrame, str, float, str]:
     currency = joined["currency"].dropna().mode()
     cur = str(currency.iloc[0]) if len(currency) else ""
     rows = joined[(joined["currency"] == cur).fillna(False)] if cur else joined
-    is_matched = rows["matched"].fillna(False).astype(bool)
+    is_matched = rows["matched"].astype("boolean").fillna(False).astype(bool)
     months = rows["month"].dropna()
     period = ""
     if len(months):
