@@ -24,8 +24,8 @@ from typing import Any
 import requests
 
 import mlreg_frames as mf
-from mlreg_frames.auth import StaticTokenCredential
-from mlreg_frames.fetch import fetch_registries
+from mlreg_frames.sources.auth import StaticTokenCredential
+from mlreg_frames.sources.fetch import fetch_registries
 
 TOKEN = "bench-token"
 LIST = "providers/Microsoft.MachineLearningServices/registries"

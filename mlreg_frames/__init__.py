@@ -35,8 +35,8 @@ from .tables import RegistryTables, read_parquet
 __version__ = "0.1.0"
 
 _LAZY = {
-    "fetch_registries": "mlreg_frames.fetch",
-    "read_cost_export": "mlreg_frames.costs",
+    "fetch_registries": "mlreg_frames.sources.fetch",
+    "read_cost_export": "mlreg_frames.analysis.costs",
     "explore": "mlreg_frames.widgets",
 }
 
@@ -62,8 +62,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .costs import read_cost_export
-    from .fetch import fetch_registries
+    from .analysis.costs import read_cost_export
+    from .sources.fetch import fetch_registries
     from .widgets import explore
 
 

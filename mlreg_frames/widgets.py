@@ -38,7 +38,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised only without 
 from matplotlib.figure import Figure
 
 from . import analysis, plots
-from .costs import join_costs
+from .analysis.costs import join_costs
 from .tables import RegistryTables
 
 __all__ = ["DETAIL_TABS", "Explorer", "explore"]
@@ -126,7 +126,7 @@ class Explorer(widgets.VBox):
             name (:data:`DETAIL_TABS`, plus ``costs``) to its HTML widget.
         registries: one row per registry with the columns the table shows.
         findings: :func:`mlreg_frames.analysis.exposure` of the whole set.
-        costs: :func:`mlreg_frames.costs.join_costs` output, or None.
+        costs: :func:`mlreg_frames.analysis.join_costs` output, or None.
     """
 
     def __init__(self, tables: RegistryTables, costs: pd.DataFrame | None = None,
@@ -311,7 +311,7 @@ def explore(
         tables: the registry tables (``mf.flatten(...)``, ``mf.fetch_registries()``,
             ``mf.read_parquet(...)``).
         costs: optional cost export: a path, a frame from ``mf.read_cost_export`` or from
-            :func:`mlreg_frames.costs.join_costs`; adds a cost column and a costs tab.
+            :func:`mlreg_frames.analysis.join_costs`; adds a cost column and a costs tab.
         max_rows: most rows the table shows at once.
 
     Example::

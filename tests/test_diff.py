@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mlreg_frames import flatten, schema
-from mlreg_frames.diff import CHANGES, DIFF_COLUMNS, NATURAL_KEYS, diff
+from mlreg_frames.lake.diff import CHANGES, DIFF_COLUMNS, NATURAL_KEYS, diff
 from mlreg_frames.synth import generate_fleet
 from mlreg_frames.tables import RegistryTables
 

@@ -13,11 +13,11 @@ import pytest
 
 import mlreg_frames as mf
 from mlreg_frames import schema
-from mlreg_frames.auth import StaticTokenCredential
 from mlreg_frames.emulator import ArmEmulator, Fault
 from mlreg_frames.errors import ArmError, FetchError
-from mlreg_frames.fetch import Scope, fetch_registries
 from mlreg_frames.flatten import parse_arm_id
+from mlreg_frames.sources.auth import StaticTokenCredential
+from mlreg_frames.sources.fetch import Scope, fetch_registries
 
 FAST = {"max_attempts": 3, "backoff_base": 0.01, "max_retry_after": 0.05}
 
@@ -303,7 +303,7 @@ def test_a_short_lived_token_is_refreshed_during_a_fetch(fleet: ArmEmulator) -> 
         def get_token(self, *scopes: str, **kwargs: Any) -> Any:
             import time
 
-            from mlreg_frames.auth import AccessToken
+            from mlreg_frames.sources.auth import AccessToken
 
             self.calls += 1
             return AccessToken(f"t{self.calls}", int(time.time() + 60))  # inside the margin

@@ -135,10 +135,10 @@ def test_bundled_sample_reads_as_the_documented_fleet() -> None:
 
 
 def _write_fleet_pages(folder, n: int, page_size: int) -> list[dict]:
-    from mlreg_frames import synth, synth_arm
+    from mlreg_frames import synth
 
     fleet = synth.generate_fleet(n, 4, seed=3)
-    pages = synth_arm.paginate(fleet, page_size)
+    pages = synth.paginate(fleet, page_size)
     changed = [dict(reg, location="changed-later") for reg in fleet[:5]]
     pages.append({"value": changed})  # seen again in the last file: these rows must win
     for i, page in enumerate(pages):

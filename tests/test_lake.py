@@ -122,7 +122,7 @@ def test_snapshot_ids_never_collide(tmp_path, two_runs, monkeypatch):
         lake.append(old, root, "2025-06-01T00:00:00Z")
     assert err.value.snapshot == taken
     # the clock says the same microsecond: the automatic id moves on by one
-    monkeypatch.setattr(lake, "_now", lambda: lake.parse_snapshot_id(taken))
+    monkeypatch.setattr(lake.write, "_now", lambda: lake.parse_snapshot_id(taken))
     assert lake.append(old, root) == "2025-06-01T000000.000001Z"
     assert lake.vacuum(root, older_than=timedelta(0), dry_run=True) == []
 
@@ -250,7 +250,8 @@ def test_duckdb_reads_the_same_rows(tmp_path, two_runs):
 WRITER = r"""
 import json, sys, time
 from pathlib import Path
-from mlreg_frames import LakeError, flatten, lake, lakestore
+from mlreg_frames import LakeError, flatten, lake
+from mlreg_frames.lake import store as lakestore
 from mlreg_frames.synth import generate_fleet
 
 job = json.loads(sys.argv[1])
@@ -273,7 +274,7 @@ elif job.get("pause") == "rename":       # one table's partition moved into plac
         stop_here()
     lakestore.LakeStore.rename_dir = rename_one
 elif job.get("pause") == "commit":       # every part in place, no commit marker yet
-    lake._commit = lambda *args: stop_here()
+    lake.write._commit = lambda *args: stop_here()
 
 if job.get("ready"):
     Path(job["ready"]).touch()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mlreg_frames import LakeError, flatten, lake
-from mlreg_frames.lakestore import LakeStore
+from mlreg_frames.lake.store import LakeStore
 from mlreg_frames.synth import generate_fleet
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 import mlreg_frames as mf
-from mlreg_frames.auth import resolve_endpoint, token_scope
 from mlreg_frames.errors import ArmError
+from mlreg_frames.sources.auth import resolve_endpoint, token_scope
 
 pytestmark = pytest.mark.live
 
@@ -42,7 +42,7 @@ def credential(subscription: str) -> Any:
     pytest.importorskip("azure.identity")
     from azure.core.exceptions import ClientAuthenticationError
 
-    from mlreg_frames.auth import default_credential
+    from mlreg_frames.sources.auth import default_credential
 
     endpoint = resolve_endpoint(cloud=CLOUD)
     cred = default_credential(endpoint)

@@ -16,8 +16,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 import mlreg_frames as mf
 from mlreg_frames import analysis, plots
+from mlreg_frames.analysis.costs import join_costs
 from mlreg_frames.cli import main
-from mlreg_frames.costs import join_costs
 
 from .helpers import SAMPLE
 from .registry_factory import SUB2, acr_id, make_registry, storage_id

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlreg_frames import synth
-from mlreg_frames.synth_sample import (
+from mlreg_frames.synth.sample import (
     COST_COLUMNS,
     FOCUS_COLUMNS,
     sample_files,

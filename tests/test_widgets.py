@@ -10,7 +10,7 @@ import pytest
 import mlreg_frames as mf
 from mlreg_frames import analysis
 from mlreg_frames import widgets as mw
-from mlreg_frames.costs import join_costs
+from mlreg_frames.analysis.costs import join_costs
 
 from .helpers import SAMPLE
 from .registry_factory import SUB1, SUB2, acr_id, make_registry, registry_id, storage_id

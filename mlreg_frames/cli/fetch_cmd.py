@@ -14,10 +14,10 @@ from typing import Any
 import click
 import pandas as pd
 
-from ..auth import CLOUDS, StaticTokenCredential
-from ..costs import join_costs, read_cost_export
-from ..emulator import ArmEmulator, sample_dir
-from ..fetch import API_VERSION, fetch_registries
+from ..analysis.costs import join_costs, read_cost_export
+from ..emulator.server import ArmEmulator, sample_dir
+from ..sources.auth import CLOUDS, StaticTokenCredential
+from ..sources.fetch import API_VERSION, fetch_registries
 from ..tables import RegistryTables
 from ._base import handle_errors, main
 from .lake_cmd import parse_storage_options, storage_options_option
@@ -77,7 +77,7 @@ def summary(tables: RegistryTables) -> str:
 
 
 def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> str:
-    """Totals of a :func:`~mlreg_frames.costs.join_costs` frame as printable text.
+    """Totals of a :func:`~mlreg_frames.analysis.join_costs` frame as printable text.
 
     Per currency: the total, what matched no registry, what was attributed to registries
     (split into home and replica regions: what replication costs), and the registries that
@@ -204,7 +204,7 @@ def fetch_command(
     if raw is not None:
         click.echo(f"saved the raw pages to {raw}")
     if lake:
-        from ..lake import append
+        from ..lake.write import append
 
         options = parse_storage_options(storage_option) or None
         snapshot = append(tables, lake, storage_options=options)

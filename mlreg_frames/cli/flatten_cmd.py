@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..dictionary import data_dictionary_markdown
-from ..flatten import flatten
+from ..flatten.engine import flatten
 from ..pages import read_pages
+from ..schema.dictionary import data_dictionary_markdown
 from ._base import handle_errors, main
 
 __all__ = ["dictionary_command", "flatten_command"]

@@ -1,7 +1,7 @@
 """Matplotlib charts of registry tables, ready for a report or a slide.
 
 Each chart takes :class:`~mlreg_frames.tables.RegistryTables` (or the frame it draws, from
-:mod:`mlreg_frames.analysis` / :mod:`mlreg_frames.costs`) and an optional ``ax``, and
+:mod:`mlreg_frames.analysis` / :mod:`mlreg_frames.analysis.costs`) and an optional ``ax``, and
 returns the Axes it drew on, so charts compose into your own figures. :func:`overview`
 draws them all on one 16:9 figure. Nothing here calls ``plt.show()`` or picks a backend,
 so it works headless (Agg) as well as in Jupyter.

@@ -1,4 +1,4 @@
-"""Cost charts from :func:`mlreg_frames.costs.join_costs`: by registry and by region."""
+"""Cost charts from :func:`mlreg_frames.analysis.join_costs`: by registry and by region."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def cost_by_registry(joined: pd.DataFrame, ax: Axes | None = None, *, top: int =
     and the cost that matched no registry, so nothing is hidden.
 
     Args:
-        joined: the frame from :func:`mlreg_frames.costs.join_costs`.
+        joined: the frame from :func:`mlreg_frames.analysis.join_costs`.
         top: registries shown, most expensive first.
     """
     return _cost_chart(
@@ -140,7 +140,7 @@ def cost_by_region(joined: pd.DataFrame, ax: Axes | None = None, *, top: int = 1
     there: their home region, or a replica region.
 
     Args:
-        joined: the frame from :func:`mlreg_frames.costs.join_costs`.
+        joined: the frame from :func:`mlreg_frames.analysis.join_costs`.
         top: regions shown, most expensive first.
     """
     legend = _AS_HOME_REPLICA

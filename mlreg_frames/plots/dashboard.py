@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .. import analysis
-from ..costs import join_costs
+from ..analysis.costs import join_costs
 from ..errors import MlregFramesError
 from ..tables import RegistryTables
 from . import cost, inventory

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .coltypes import Table
-from .schema import ALL_TABLES, SNAPSHOT
+from .declared import ALL_TABLES, SNAPSHOT
 
 __all__ = ["data_dictionary_markdown"]
 
@@ -23,7 +23,7 @@ def data_dictionary_markdown(tables: Iterable[Table] | None = None) -> str:
     lines = [
         "# Data dictionary",
         "",
-        "Generated from `mlreg_frames/schema.py` by `python -m mlreg_frames dictionary`;"
+        "Generated from `mlreg_frames/schema/` by `python -m mlreg_frames dictionary`;"
         " do not edit by hand (a test keeps it current).",
         "",
         "Every table carries `registry_id`, the registry's ARM id lower-cased, so all tables"

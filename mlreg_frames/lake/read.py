@@ -26,18 +26,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import schema
+from .. import schema
+from ..errors import LakeError
+from ..tables import RegistryTables, from_arrow
 from .diff import diff
-from .errors import LakeError
-from .lakelayout import (
+from .layout import (
     MARKER_PATH,
     SNAPSHOT_COLUMN,
     committed,
     read_marker,
     snapshot_id,
 )
-from .lakestore import LakeStore
-from .tables import RegistryTables, from_arrow
+from .store import LakeStore
 
 __all__ = ["diff_snapshots", "read", "snapshots"]
 
@@ -223,7 +223,7 @@ def diff_snapshots(
     """What changed between two snapshots (default: the latest and the one before it).
 
     ``old`` and ``new`` take what :func:`read` takes for one snapshot. The result is
-    :func:`~mlreg_frames.diff.diff`'s frame, with ``attrs["from"]`` and ``attrs["to"]``.
+    :func:`~mlreg_frames.lake.diff`'s frame, with ``attrs["from"]`` and ``attrs["to"]``.
 
     Example::
 

@@ -5,7 +5,7 @@ Subscription`` (or ``Registries - List`` for a resource group) for every scope o
 pool sharing one connection pool. Pages within a scope are read in order; scopes run at once.
 A failing scope never drops the others: it becomes a row of ``tables.fetch_errors``, and only
 when every scope fails does the call raise. HTTP, retries and the token guard live in
-:mod:`mlreg_frames.arm`; turning pages into tables in :mod:`mlreg_frames.flatten`.
+:mod:`mlreg_frames.sources.client`; turning pages into tables in :mod:`mlreg_frames.flatten`.
 
 Example::
 
@@ -34,8 +34,11 @@ from typing import Any
 import pandas as pd
 import requests
 
-from . import schema
-from .arm import ArmClient, ListPage, RetryPolicy, make_session
+from .. import schema
+from ..errors import FetchError, FlattenError
+from ..flatten.engine import flatten
+from ..pages import Page, write_page
+from ..tables import RegistryTables
 from .auth import (
     TokenCredential,
     check_endpoint,
@@ -44,10 +47,7 @@ from .auth import (
     origin,
     resolve_endpoint,
 )
-from .errors import FetchError, FlattenError
-from .flatten import flatten
-from .pages import Page, write_page
-from .tables import RegistryTables
+from .client import ArmClient, ListPage, RetryPolicy, make_session
 
 __all__ = [
     "API_VERSION",

@@ -2,12 +2,12 @@
 
 Each :func:`append` lands one run (a fetch, a flatten) as a *snapshot*; :func:`read` brings
 one or all of them back; :func:`snapshots` lists them; :func:`diff_snapshots` (and
-:func:`~mlreg_frames.diff.diff`) says what changed; :func:`vacuum` clears what a crashed
+:func:`~mlreg_frames.lake.diff`) says what changed; :func:`vacuum` clears what a crashed
 writer left behind. The root is a folder or an fsspec URL (``memory://``, ``abfs://``).
 
 This module is the public face and the writing side; the layout is declared once in
-:mod:`mlreg_frames.lakelayout` (:data:`LAYOUT`), reading lives in :mod:`mlreg_frames.lakeread`
-and the storage verbs in :mod:`mlreg_frames.lakestore`::
+:mod:`mlreg_frames.lake.layout` (:data:`LAYOUT`), reading lives in :mod:`mlreg_frames.lake.read`
+and the storage verbs in :mod:`mlreg_frames.lake.store`::
 
     <root>/<table>/snapshot=2025-06-01T120000.000000Z/part-<writer>.parquet
     <root>/_snapshots/2025-06-01T120000.000000Z.json      <- the commit marker
@@ -44,10 +44,11 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from . import schema
+from .. import schema
+from ..errors import LakeError
+from ..tables import SCHEMA_VERSION, RegistryTables, to_arrow
 from .diff import diff
-from .errors import LakeError
-from .lakelayout import (
+from .layout import (
     LAKE_FORMAT,
     LAYOUT,
     LOCK_PATH,
@@ -61,9 +62,8 @@ from .lakelayout import (
     parse_snapshot_id,
     snapshot_id,
 )
-from .lakeread import diff_snapshots, read, snapshots
-from .lakestore import LakeStore
-from .tables import SCHEMA_VERSION, RegistryTables, to_arrow
+from .read import diff_snapshots, read, snapshots
+from .store import LakeStore
 
 __all__ = [
     "LAKE_FORMAT",

@@ -23,7 +23,7 @@ import time
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
-from .errors import FetchError, InsecureEndpointError
+from ..errors import FetchError, InsecureEndpointError
 
 __all__ = [
     "AUTHORITIES",

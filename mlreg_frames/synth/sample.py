@@ -20,7 +20,7 @@ Files written:
 
 Example::
 
-    >>> from mlreg_frames.synth_sample import write_sample
+    >>> from mlreg_frames.synth.sample import write_sample
     >>> written = write_sample("out/sample")         # doctest: +SKIP
 """
 
@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .synth import default_next_link, generate_fleet, paginate, subscription_entry, subscriptions
+from .fleet import default_next_link, generate_fleet, paginate, subscription_entry, subscriptions
 
 __all__ = [
     "COST_COLUMNS",

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import pandas as pd
 import pyarrow as pa
 
-from . import schema
-from .tables import RegistryTables, from_arrow
+from .. import schema
+from ..tables import RegistryTables, from_arrow
 
 __all__ = ["build", "build_arrow", "parse_timestamps", "to_tables"]
 

@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .tables import RegistryTables
+from .. import schema
+from ..tables import RegistryTables
 
 __all__ = ["CHANGES", "DIFF_COLUMNS", "NATURAL_KEYS", "diff"]
 

@@ -14,7 +14,7 @@ The walk is written for real payloads, which are messy:
 A value of the wrong *shape* (a list where an object belongs, ...) raises
 :class:`~mlreg_frames.errors.FlattenError` naming the page, the registry and the field path.
 Row tuples follow the column order declared in :mod:`mlreg_frames.schema`;
-:mod:`mlreg_frames.frames` turns them into typed columns.
+:mod:`mlreg_frames.flatten.frames` turns them into typed columns.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import json
 import re
 from typing import Any
 
-from .errors import FlattenError
+from ..errors import FlattenError
 
 __all__ = ["Ctx", "Rows", "parse_arm_id", "walk_registry"]
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .errors import PagesError
+from ..errors import PagesError
 
 __all__ = ["Answer", "ArmModel", "Fault", "load_pages", "sample_dir"]
 
@@ -44,8 +44,8 @@ _M = TypeVar("_M", bound="ArmModel")
 
 def sample_dir() -> Path:
     """The bundled sample pages: ``data/sample`` of the source tree (or the package's copy)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "data" / "sample", here.parent / "data" / "sample"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "data" / "sample", package.parent / "data" / "sample"):
         if candidate.is_dir():
             return candidate
     raise PagesError(
@@ -57,7 +57,7 @@ def sample_dir() -> Path:
 
 def load_pages(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(registries, subscriptions) of a folder of pages; ``_subscriptions.json`` is read apart."""
-    from .pages import read_pages
+    from ..pages import read_pages
 
     subs_file = path / "_subscriptions.json" if path.is_dir() else None
     subscriptions: list[dict[str, Any]] = []
@@ -199,7 +199,7 @@ class ArmModel:
         cls: type[_M], n_registries: int, n_subscriptions: int = 3, *, seed: int = 0, **options: Any
     ) -> _M:
         """Serve a generated fleet (:func:`mlreg_frames.synth.generate_fleet`)."""
-        from .synth import generate_fleet, subscriptions
+        from ..synth.fleet import generate_fleet, subscriptions
 
         fleet = generate_fleet(n_registries, n_subscriptions, seed=seed)
         options.setdefault("subscriptions", subscriptions(fleet))

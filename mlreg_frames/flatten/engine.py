@@ -40,11 +40,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import frames, schema
-from ._gc import paused_gc
-from .errors import FlattenError
-from .pages import Page
-from .tables import RegistryTables
+from .. import schema
+from .._gc import paused_gc
+from ..errors import FlattenError
+from ..pages import Page
+from ..tables import RegistryTables
+from . import frames
 from .walk import Ctx, Rows, parse_arm_id, walk_registry
 
 __all__ = ["CHUNK_BYTES", "CHUNK_ITEMS", "PARALLEL_MIN_BYTES", "flatten", "parse_arm_id"]

@@ -18,7 +18,7 @@ from typing import Literal
 import pandas as pd
 import pyarrow as pa
 
-from .errors import SchemaError
+from ..errors import SchemaError
 
 __all__ = ["Column", "Kind", "Table", "arrow_type", "pandas_dtype"]
 

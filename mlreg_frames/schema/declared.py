@@ -21,8 +21,8 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from ..errors import SchemaError
 from .coltypes import Column, Kind, Table, arrow_type, pandas_dtype
-from .errors import SchemaError
 
 __all__ = [
     "ALL_TABLES",

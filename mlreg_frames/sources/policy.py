@@ -1,7 +1,7 @@
 """What to make of ARM's failures: which to retry, how long to wait, which error to raise.
 
-The pure half of talking to ARM, split from the HTTP in :mod:`mlreg_frames.arm` so it can be
-read (and tested) without a server:
+The pure half of talking to ARM, split from the HTTP in :mod:`mlreg_frames.sources.client` so it can
+be read (and tested) without a server:
 
 * :class:`RetryPolicy`: bounded attempts, the ``Retry-After`` cap, backoff with jitter;
 * :func:`parse_retry_after`: a ``Retry-After`` header (seconds or an HTTP date) as seconds;
@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 
 import requests
 
-from .errors import ArmError
+from ..errors import ArmError
 
 __all__ = [
     "RETRYABLE_ERRORS",

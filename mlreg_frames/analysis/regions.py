@@ -5,8 +5,8 @@ are compared the way ARM compares them (case and spaces ignored), so every ``loc
 these functions return is normalised: ``"East US"`` becomes ``"eastus"``.
 
 The public names are re-exported by :mod:`mlreg_frames.analysis`, which adds the exposure
-findings on top of :func:`registry_info`; :mod:`mlreg_frames.costs` uses :func:`cost_drivers`
-to know which ARM resources belong to which registry and region.
+findings on top of :func:`registry_info`; :mod:`mlreg_frames.analysis.costs` uses
+:func:`cost_drivers` to know which ARM resources belong to which registry and region.
 
 Example::
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .tables import RegistryTables
+from ..tables import RegistryTables
 
 __all__ = [
     "cost_drivers",
@@ -196,7 +196,7 @@ def cost_drivers(tables: RegistryTables) -> pd.DataFrame:
     registry (``sku`` Basic / Standard / Premium), plus whatever runs in the managed
     resource group, plus the private endpoints that connect to it (billed per hour in the
     network's subscription; ``sku`` holds the connection state). Costs are billed to these
-    resource ids, which is how :func:`mlreg_frames.costs.join_costs` attributes a cost export.
+    resource ids, which is how :func:`mlreg_frames.analysis.join_costs` attributes a cost export.
 
     Columns: ``registry_id, name, subscription_id, location, is_primary, replica_count,
     resource_kind`` (``managed_resource_group``, ``storage``, ``acr`` or

@@ -7,11 +7,11 @@ bundled sample by default) or a generated fleet, with absolute ``nextLink``s car
 :class:`Fault` s: throttling, server errors, 403 for chosen subscriptions, dropped connections,
 latency, malformed bodies, empty pages with a ``nextLink``, repeated and foreign ``nextLink``s.
 Every request is counted, so tests can assert on what reached the server. What ARM answers is
-decided in :mod:`mlreg_frames.armsim`; this module is the HTTP around it.
+decided in :mod:`mlreg_frames.emulator.armsim`; this module is the HTTP around it.
 
 Example::
 
-    >>> from mlreg_frames.fetch import fetch_registries
+    >>> from mlreg_frames.sources.fetch import fetch_registries
     >>> with ArmEmulator.from_fleet(30, 3, page_size=5) as arm:
     ...     tables = fetch_registries(endpoint=arm.endpoint, credential=arm.credential())
     >>> len(tables.registries), arm.count("/subscriptions") == arm.count()
@@ -32,9 +32,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..errors import MlregFramesError
+from ..sources.auth import StaticTokenCredential
 from .armsim import ArmModel, Fault, sample_dir
-from .auth import StaticTokenCredential
-from .errors import MlregFramesError
 
 __all__ = ["ArmEmulator", "Fault", "Request", "sample_dir"]
 
@@ -86,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
 class ArmEmulator(ArmModel):
     """ARM's registry list operations over real HTTP, with faults on demand.
 
-    Takes every argument of :class:`~mlreg_frames.armsim.ArmModel` (registries,
+    Takes every argument of :class:`~mlreg_frames.emulator.armsim.ArmModel` (registries,
     subscriptions, page_size, pages_per_scope, token, latency, faults), plus ``host`` and
     ``port`` (0 picks a free port). Use it as a context manager, or ``start()``/``close()``.
 

@@ -5,7 +5,7 @@ are compared the way ARM compares them (case and spaces ignored), so every ``loc
 these functions return is normalised: ``"East US"`` becomes ``"eastus"``.
 
 This module is the public face and the exposure findings (:func:`exposure`, :data:`FINDINGS`,
-:data:`SEVERITY`); the region and cost-driver summaries live in :mod:`mlreg_frames.regions`
+:data:`SEVERITY`); the region and cost-driver summaries live in :mod:`mlreg_frames.analysis.regions`
 and are re-exported here, so ``analysis.region_summary`` and the like keep working.
 
 Example::
@@ -16,7 +16,7 @@ Example::
     >>> analysis.region_summary(tables).head()                  # doctest: +SKIP
     >>> analysis.exposure(tables).query("severity == 'high'")   # doctest: +SKIP
 
-Cost exports are read and joined in :mod:`mlreg_frames.costs` (``join_costs``), which uses
+Cost exports are read and joined in :mod:`mlreg_frames.analysis.costs` (``join_costs``), which uses
 :func:`cost_drivers` to know which ARM resources belong to which registry and region.
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..tables import RegistryTables
 from .regions import (
     cost_drivers,
     norm_region,
@@ -33,7 +34,6 @@ from .regions import (
     replicas,
     replication_matrix,
 )
-from .tables import RegistryTables
 
 __all__ = [
     "FINDINGS",

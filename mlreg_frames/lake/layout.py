@@ -23,9 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import schema
-from .errors import LakeError
-from .lakestore import LakeStore
+from .. import schema
+from ..errors import LakeError
+from .store import LakeStore
 
 __all__ = [
     "LAKE_FORMAT",

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .errors import LakeError
+from ..errors import LakeError
 
 __all__ = ["LakeStore"]
 

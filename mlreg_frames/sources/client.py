@@ -1,9 +1,10 @@
 """HTTP to Azure Resource Manager: sessions, retries, nextLink, ARM error bodies.
 
-Policy lives here; scopes and concurrency live in :mod:`mlreg_frames.fetch`, who may receive
-a token in :mod:`mlreg_frames.auth`. What a failed answer means (retry or not, how long to
-wait, which :class:`~mlreg_frames.errors.ArmError`) is decided in :mod:`mlreg_frames.armpolicy`,
-whose public names this module re-exports. What this module guarantees:
+Policy lives here; scopes and concurrency live in :mod:`mlreg_frames.sources.fetch`, who may
+receive a token in :mod:`mlreg_frames.sources.auth`. What a failed answer means (retry or not,
+how long to wait, which :class:`~mlreg_frames.errors.ArmError`) is decided in
+:mod:`mlreg_frames.sources.policy`, whose public names this module re-exports. What this module
+guarantees:
 
 * the bearer token goes only to the configured endpoint (same scheme, host and port);
   redirects are not followed, and a ``nextLink`` to another host is refused before any
@@ -17,7 +18,7 @@ whose public names this module re-exports. What this module guarantees:
 
 Example::
 
-    >>> from mlreg_frames.auth import StaticTokenCredential
+    >>> from mlreg_frames.sources.auth import StaticTokenCredential
     >>> client = ArmClient("http://127.0.0.1:8080", StaticTokenCredential("t"))
     >>> client.url("/subscriptions", "2022-12-01")
     'http://127.0.0.1:8080/subscriptions?api-version=2022-12-01'
@@ -36,9 +37,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from .armpolicy import RETRYABLE_ERRORS, RetryPolicy, arm_error, parse_retry_after, scrub
+from ..errors import FetchError, InsecureEndpointError, PaginationError
 from .auth import TokenCredential, TokenProvider, check_endpoint, is_loopback, origin, token_scope
-from .errors import FetchError, InsecureEndpointError, PaginationError
+from .policy import RETRYABLE_ERRORS, RetryPolicy, arm_error, parse_retry_after, scrub
 
 __all__ = [
     "RETRYABLE_ERRORS",

@@ -7,17 +7,18 @@ Pure and standard-library only; every function is deterministic for a given ``se
   returns them for api-version 2025-09-01 (or the older ``2023-04-01`` shape): regions with
   system- and user-created storage and ACR, every identity kind, private endpoints in every
   state, unicode tags and the timestamp formats ARM really emits.
-- :func:`paginate` cuts a fleet into list pages linked by ``nextLink`` (from :mod:`.synth_arm`).
+- :func:`paginate` cuts a fleet into list pages linked by ``nextLink`` (from
+  :mod:`mlreg_frames.synth.pages`).
 - :func:`subscriptions` gives the ``Subscriptions - List`` entries of a fleet.
 
-The bundled sample in ``data/sample/`` is written by :func:`mlreg_frames.synth_sample.write_sample`;
+The bundled sample in ``data/sample/`` is written by :func:`mlreg_frames.synth.sample.write_sample`;
 regenerate it with::
 
     python -m mlreg_frames.synth --sample data/sample
 
 Example::
 
-    >>> from mlreg_frames.synth import generate_fleet, paginate
+    >>> from mlreg_frames.synth.fleet import generate_fleet, paginate
     >>> fleet = generate_fleet(10, 2, seed=1)
     >>> len(fleet), fleet[0]["type"]
     (10, 'Microsoft.MachineLearningServices/registries')
@@ -34,7 +35,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import accumulate
 from typing import Any
 
-from .synth_arm import default_next_link, paginate, subscription_entry, subscriptions
+from .pages import default_next_link, paginate, subscription_entry, subscriptions
 
 __all__ = [
     "API_SHAPES",
@@ -404,9 +405,3 @@ def generate_fleet(
     if api_shape == "2023-04-01":
         out = [_to_2023_04_01(r) for r in out]
     return out
-
-
-if __name__ == "__main__":
-    from mlreg_frames.synth_sample import main
-
-    raise SystemExit(main())

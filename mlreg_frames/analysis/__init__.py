@@ -1,0 +1,46 @@
+"""Questions asked of the tables: exposure findings, regions and replicas, cost.
+
+:mod:`.exposure` finds what makes a registry reachable or fragile (with a severity each),
+:mod:`.regions` counts home and replica regions and the billed resources behind them, and
+:mod:`.costs` reads Azure cost exports and joins them onto registries.
+
+Example::
+
+    >>> import mlreg_frames as mf
+    >>> from mlreg_frames import analysis
+    >>> tables = mf.flatten(mf.read_pages("data/sample"))
+    >>> analysis.exposure(tables)["severity"].max()
+    'high'
+"""
+
+from __future__ import annotations
+
+from .costs import COST_COLUMNS, join_costs, match_costs, normalise_costs, read_cost_export
+from .exposure import FINDINGS, SEVERITY, exposure
+from .regions import (
+    cost_drivers,
+    norm_region,
+    region_summary,
+    registry_info,
+    registry_regions,
+    replicas,
+    replication_matrix,
+)
+
+__all__ = [
+    "COST_COLUMNS",
+    "FINDINGS",
+    "SEVERITY",
+    "cost_drivers",
+    "exposure",
+    "join_costs",
+    "match_costs",
+    "norm_region",
+    "normalise_costs",
+    "read_cost_export",
+    "region_summary",
+    "registry_info",
+    "registry_regions",
+    "replicas",
+    "replication_matrix",
+]

@@ -1,0 +1,13 @@
+"""A local stand-in for Azure Resource Manager, for tests, demos and benchmarks.
+
+:mod:`.server` is the HTTP server on 127.0.0.1 (:class:`ArmEmulator`); :mod:`.armsim` is the
+model it serves (the bundled sample or a synthetic fleet, paged by ``nextLink``) with fault
+injection (:class:`Fault`: 429 with ``Retry-After``, 5xx, ARM error bodies, latency).
+"""
+
+from __future__ import annotations
+
+from .armsim import ArmModel, load_pages, sample_dir
+from .server import ArmEmulator, Fault, Request
+
+__all__ = ["ArmEmulator", "ArmModel", "Fault", "Request", "load_pages", "sample_dir"]

@@ -1,0 +1,13 @@
+"""Registry JSON -> the seven tidy tables (pure: no I/O, no HTTP).
+
+:mod:`.walk` turns one registry object into row tuples, :mod:`.frames` builds the typed Arrow
+columns and :mod:`.engine` drives it all: bounded runs, the last-seen merge of duplicates, and
+worker processes for large inputs. The entry point is :func:`flatten`.
+"""
+
+from __future__ import annotations
+
+from .engine import CHUNK_BYTES, CHUNK_ITEMS, PARALLEL_MIN_BYTES, flatten
+from .walk import parse_arm_id
+
+__all__ = ["CHUNK_BYTES", "CHUNK_ITEMS", "PARALLEL_MIN_BYTES", "flatten", "parse_arm_id"]

@@ -1,0 +1,22 @@
+"""Where registries come from: Azure Resource Manager over HTTPS.
+
+:mod:`.auth` resolves the cloud's endpoint and guards where the bearer token may go,
+:mod:`.policy` decides what to retry and how long to wait, :mod:`.client` is the paging HTTP
+client and :mod:`.fetch` reads many scopes at once into :class:`~mlreg_frames.RegistryTables`.
+"""
+
+from __future__ import annotations
+
+from .auth import CLOUDS, StaticTokenCredential, TokenCredential
+from .client import ArmClient, RetryPolicy
+from .fetch import API_VERSION, fetch_registries
+
+__all__ = [
+    "API_VERSION",
+    "CLOUDS",
+    "ArmClient",
+    "RetryPolicy",
+    "StaticTokenCredential",
+    "TokenCredential",
+    "fetch_registries",
+]
