@@ -194,6 +194,10 @@ class ArmClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def token(self) -> str:
+        """A checked bearer token (cached): call it first to fail early on a bad credential."""
+        return self._tokens.token()
+
     def url(self, path: str, api_version: str) -> str:
         """Absolute URL for an ARM path, with ``api-version`` set."""
         return _with_api_version(self.endpoint + "/" + path.lstrip("/"), api_version)
