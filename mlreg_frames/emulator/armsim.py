@@ -44,6 +44,7 @@ _STATUS_FAULTS = (
     "error",
     "forbidden",
     "malformed",
+    "not_a_list",
     "huge",
     "gzip_bomb",
     "garbage_gzip",
@@ -88,7 +89,8 @@ class Fault:
 
     Kinds: ``throttle`` (429, ``Retry-After: retry_after`` unless None), ``error`` (``status``,
     default 503), ``forbidden`` (403 AuthorizationFailed), ``drop`` (close the connection
-    without answering), ``malformed`` (200 with a broken JSON body), ``latency`` (``delay``
+    without answering), ``malformed`` (200 with a broken JSON body), ``not_a_list`` (200 with
+    a ``value`` that is an object), ``latency`` (``delay``
     seconds), and page shapes: ``empty_page`` (the first page is empty but has a ``nextLink``),
     ``repeat_next_link`` (a page links to itself), ``foreign_next_link`` (a page links to
     ``url``), ``endless_next_link`` (every page links to a new page, forever). Hostile
@@ -324,6 +326,8 @@ def _fault_answer(fault: Fault, path: str) -> Answer:
         )
     if fault.kind == "malformed":
         return Answer(200, b'{"value": [{"id": "/subscriptions/')
+    if fault.kind == "not_a_list":
+        return Answer(200, b'{"value": {"id": "not a list"}}')
     if fault.kind == "huge":
         return Answer(200, _padded(fault.size))
     if fault.kind == "gzip_bomb":
