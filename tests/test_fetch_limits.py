@@ -43,9 +43,7 @@ def _subs(arm: ArmEmulator) -> list[str]:
 
 def _ids(arm: ArmEmulator, sub: str | None = None) -> set[str]:
     return {
-        r["id"].lower()
-        for r in arm.registries
-        if sub is None or parse_arm_id(r["id"])[0] == sub
+        r["id"].lower() for r in arm.registries if sub is None or parse_arm_id(r["id"])[0] == sub
     }
 
 
@@ -268,3 +266,46 @@ def test_bad_endpoints_fail_before_any_request(endpoint: str) -> None:
 def test_the_client_checks_its_limits() -> None:
     with pytest.raises(InvalidArgumentError, match="max_pages"):
         ArmClient("http://127.0.0.1:1", _Cred(), limits=FetchLimits(max_pages=-3))
+
+
+# --- the CLI options --------------------------------------------------------------------------
+
+
+def test_cli_limits_reach_the_fetch(fleet: ArmEmulator, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from mlreg_frames.cli import main
+
+    victim = _subs(fleet)[0]
+    fleet.add_fault(Fault("endless_next_link", match=f"/subscriptions/{victim}/"))
+    fleet.add_fault(Fault("huge", match=f"/subscriptions/{_subs(fleet)[1]}/", size=200_000))
+    args = ["fetch", "--endpoint", fleet.endpoint, "--token-env", "T", "--out", str(tmp_path)]
+    args += ["--no-progress", "--max-pages", "4", "--max-page-bytes", "100000"]
+    args += ["--request-timeout", "5"]
+    result = CliRunner().invoke(main, args, env={"T": "cli-token"})
+    assert result.exit_code == 2, result.output
+    assert f"MaxPagesExceeded /subscriptions/{victim}" in result.stderr
+    assert "PageTooLarge" in result.stderr and "Traceback" not in result.output
+    assert fleet.count(victim) == 4
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--max-pages", "0"],
+        ["--max-page-bytes", "-1"],
+        ["--request-timeout", "0"],
+        ["--max-attempts", "0"],
+        ["--workers", "0"],
+        ["--max-retry-after", "-1"],
+    ],
+)
+def test_cli_limit_options_are_range_checked(fleet: ArmEmulator, option: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from mlreg_frames.cli import main
+
+    args = ["fetch", "--endpoint", fleet.endpoint, "--token-env", "T", "--out", "x", *option]
+    result = CliRunner().invoke(main, args, env={"T": "cli-token"})
+    assert result.exit_code == 2 and option[0] in result.stderr
+    assert "Traceback" not in result.output and fleet.count() == 0

@@ -8,6 +8,7 @@ every exception in a chain and from log lines.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -206,10 +207,8 @@ def test_generated_links_never_reach_the_attacker(
     if swap:
         hosts.reverse()
     link = "http://" + hosts[0] + "".join(middle) + hosts[1]
-    try:
+    with contextlib.suppress(FetchError):
         _follow(arm, link)
-    except FetchError:
-        pass
     assert attacker.requests == []
 
 
@@ -332,9 +331,7 @@ def test_requests_own_invalid_header_error_is_scrubbed() -> None:
         pytest.fail("requests accepted a header with CR/LF")
 
 
-def test_log_lines_never_carry_a_token(
-    arm: ArmEmulator, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_log_lines_never_carry_a_token(arm: ArmEmulator, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     sub = _sub(arm)
     arm.add_fault(Fault("throttle", match=sub, times=1, retry_after="0"))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -63,6 +64,13 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # close() shuts idle keep-alive connections itself
     request_queue_size = 256
     emulator: ArmEmulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer (it refused a huge or dripping body) is normal here.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("emulator: %s hung up", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
