@@ -550,9 +550,9 @@ def fetch_registries(
             only there.
         cloud: ``"public"``, ``"china"`` or ``"usgov"``: sets the endpoint (and token scope).
         api_version: the registries api-version.
-        max_workers: scopes read at once (threads and pooled connections). ARM allows an
-            identity about 250 reads per 10 s bucket refilling at 25 per second per region
-            (the older limit: 12,000 reads per hour per subscription); 16 stays well inside.
+        max_workers: scopes read at once (threads and pooled connections). ARM gives each
+            principal, per subscription and region, a bucket of 250 reads refilled at 25 per
+            second; one worker per subscription spends a few reads per second at most.
         timeout: (connect, read) seconds per request: the read part is the longest silence.
         max_attempts: requests per page before giving up (429, 5xx, dropped connections).
         max_retry_after: longest ``Retry-After`` honoured, in seconds (longer asks are capped
