@@ -88,6 +88,7 @@ FLATTEN_BATCH = 4
 (plus the one in flight); the tables built from them are far smaller."""
 
 _PROVIDER = "providers/Microsoft.MachineLearningServices/registries"
+_ARCHIVE_FAILED = "RawArchiveUnwritable"
 
 
 @dataclass(frozen=True)
@@ -431,6 +432,30 @@ def _read_scope(
     page in flight.
     """
     result = _ScopeResult()
+    try:
+        _read_pages(client, scope, api_version, raw_dir, progress, stop, result)
+    except FetchError as exc:
+        if exc.code == _ARCHIVE_FAILED:
+            raise
+        result.error = exc
+    except Exception as exc:  # a safety net: whatever it is, it is this scope's failure only
+        result.error = _unexpected(exc, scope, "reading")
+        result.pages = sum(chunk[1] for _, chunk in result.parts)  # what is kept
+    if result.left_out is not None:
+        result.parts = []
+    return result
+
+
+def _read_pages(
+    client: ArmClient,
+    scope: Scope,
+    api_version: str,
+    raw_dir: Path | None,
+    progress: _Progress,
+    stop: threading.Event,
+    result: _ScopeResult,
+) -> None:
+    """The loop of :func:`_read_scope`: pages in, batches walked, failures into ``result``."""
     batch: list[tuple[str, Page]] = []
     listing = client.iter_pages(
         scope.list_path,
@@ -463,6 +488,7 @@ def _read_scope(
                 raise FetchError(
                     f"cannot write the raw archive {raw_dir / name}: {exc}; check the folder",
                     scope=scope.path,
+                    code=_ARCHIVE_FAILED,
                 ) from exc
         batch.append((name, page))
         progress.page(len(page.registries) if isinstance(page.registries, list) else 0)
@@ -471,9 +497,6 @@ def _read_scope(
             batch = []
     if batch and result.left_out is None:
         _flatten_batch(batch, result)
-    if result.left_out is not None:
-        result.parts = []
-    return result
 
 
 def _flatten_batch(batch: list[tuple[str, Page]], result: _ScopeResult) -> None:

@@ -27,6 +27,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -266,9 +267,10 @@ class Redactor(logging.Filter):
                 if current.response is not None:
                     current.response.request = None  # type: ignore[assignment]
             current.args = tuple(self._redact_value(arg) for arg in current.args)
-            for name, value in list(vars(current).items()):
+            for name, value in list(getattr(current, "__dict__", {}).items()):
                 if isinstance(value, (str, bytes)):
-                    setattr(current, name, self._redact_value(value))
+                    with contextlib.suppress(AttributeError, TypeError):
+                        setattr(current, name, self._redact_value(value))
                 elif isinstance(value, BaseException):
                     stack.append(value)
             for arg in current.args:
