@@ -28,6 +28,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import threading
@@ -109,6 +110,12 @@ def _check_text(url: object) -> str:
     return url
 
 
+@functools.lru_cache(maxsize=1024)
+def _origin_of(text: str) -> Origin:
+    """:func:`request_origin` of a str, cached (a URL is checked several times per request)."""
+    return _decide(text)
+
+
 def request_origin(url: object) -> Origin:
     """(scheme, host, port) that ``requests`` will connect to for ``url``, or a refusal.
 
@@ -124,6 +131,13 @@ def request_origin(url: object) -> Origin:
         >>> request_origin("http://[::1]:8080/x")
         Origin(scheme='http', host='[::1]', port=8080)
     """
+    if not isinstance(url, str):
+        raise _refuse(url, f"a URL must be a str, not {type(url).__name__}")
+    return _origin_of(url)
+
+
+def _decide(url: str) -> Origin:
+    """The text rules, then the origin of the URL as ``requests`` prepares it."""
     text = _check_text(url)
     try:
         prepared = requests.PreparedRequest()
