@@ -9,9 +9,12 @@ every exception in a chain and from log lines.
 from __future__ import annotations
 
 import contextlib
+import http.server
+import json
 import logging
+import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -25,6 +28,7 @@ from mlreg_frames.sources.auth import AccessToken, StaticTokenCredential, check_
 from mlreg_frames.sources.client import ArmClient, RetryPolicy
 from mlreg_frames.sources.fetch import fetch_registries
 from mlreg_frames.sources.guard import Redactor, check_token, guarded_logger, request_origin
+from mlreg_frames.sources.limits import FetchLimits
 
 LIST = "providers/Microsoft.MachineLearningServices/registries"
 SECRET = "tok-SECRET-0123456789abcdef"
@@ -344,3 +348,66 @@ def test_log_lines_never_carry_a_token(arm: ArmEmulator, caplog: pytest.LogCaptu
     assert "careless line" in caplog.text and "and another" in caplog.text
     assert SECRET not in caplog.text
     assert all(SECRET not in record.getMessage() for record in caplog.records)
+
+
+def test_the_cli_never_prints_a_bad_token(arm: ArmEmulator, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from mlreg_frames.cli import main
+
+    before = arm.count()
+    token = "eyJ0eXAi.PRINTED-SECRET\r\nX-Injected: 1"
+    args = ["fetch", "--endpoint", arm.endpoint, "--token-env", "T", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, [*args, "--no-progress"], env={"T": token})
+    assert result.exit_code == 1
+    assert "control character" in result.output
+    assert "PRINTED-SECRET" not in result.output and "Injected" not in result.output
+    assert arm.count() == before
+
+
+class _Echo(http.server.BaseHTTPRequestHandler):
+    """Answers a POST with what it received (method, JSON body, Authorization)."""
+
+    received: ClassVar[list[tuple[str, Any, str | None]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.received.append(("POST", body, self.headers.get("Authorization")))
+        payload = json.dumps({"data": [body], "count": 1}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_post_requests_get_the_same_guard_and_limits(attacker: ArmEmulator) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with ArmClient(endpoint, StaticTokenCredential(SECRET)) as client:
+            url = client.url("/providers/Microsoft.ResourceGraph/resources", "2024-04-01")
+            page = client.send("POST", url, json_body={"query": "Resources | take 1"})
+            assert page.body == {"data": [{"query": "Resources | take 1"}], "count": 1}
+            assert _Echo.received[-1] == (
+                "POST",
+                {"query": "Resources | take 1"},
+                f"Bearer {SECRET}",
+            )
+            foreign = f"http://127.0.0.2:{_port(attacker)}\\@127.0.0.1:{server.server_address[1]}/"
+            with pytest.raises(InsecureEndpointError):
+                client.send("POST", foreign, json_body={})
+        small = ArmClient(
+            endpoint, StaticTokenCredential(SECRET), limits=FetchLimits(max_page_bytes=10)
+        )
+        with small, pytest.raises(FetchError, match="max_page_bytes"):
+            small.send("POST", url, json_body={"query": "x" * 50})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert attacker.requests == []
