@@ -152,6 +152,7 @@ class ArmClient:
             bytes per page, total time per request).
         on_retry: called as ``on_retry(reason, wait_seconds)`` before each retry (progress bars).
         sleep: the sleep function (tests pass a recorder).
+        clock: the monotonic clock the request deadlines are measured on.
     """
 
     def __init__(
