@@ -565,7 +565,8 @@ def fetch_registries(
     Args:
         subscription_ids: a subscription id, a list of them, or None for every subscription
             the identity sees (``Subscriptions - List``; Disabled/Deleted ones are skipped and
-            recorded in ``fetch_errors``).
+            recorded in ``fetch_errors``). A list is checked whole before any request; an
+            iterator is checked item by item as it is read.
         resource_group: list only this resource group (``Registries - List``) in the given
             subscription(s).
         credential: anything with ``get_token(scope)``; default ``DefaultAzureCredential()``.
