@@ -1,11 +1,15 @@
 """An ipywidgets explorer for registry tables: filter, look, pick a registry, read its details.
 
 ``mf.explore(tables)`` returns an :class:`Explorer`, a widget made of standard ipywidgets
-controls only (dropdowns, HTML, an image, tabs), so it renders the same in JupyterLab,
-Notebook 7 and VS Code. The filters (subscription, region, SKU tier, public network access,
-finding severity) update a table of registries and a chart; picking a registry shows its
-regions, storage, container registries, identities, private endpoints, tags, findings and,
-with a cost export, its costs.
+controls only (text, dropdowns, a list, HTML, an image, tabs), so it renders the same in
+JupyterLab, Notebook 7 and VS Code. It is laid out to fit a notebook cell about 1,000 px
+wide: the filters on top, and under them, side by side, the registries (as a table, or as a
+chart in the next tab) and the detail of the registry picked in a searchable list.
+
+The filters (name search, subscription, region as home or as home-or-replica, SKU tier,
+public network access, finding severity) update the table, the chart and the list; picking a
+registry shows its summary, regions, storage, container registries, identities, private
+endpoints, tags, findings and, with a cost export, its costs.
 
 Every control is an attribute, so code (and tests) can drive it::
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 import html
 import io
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -41,13 +46,19 @@ from . import analysis, plots
 from .analysis.costs import join_costs
 from .tables import RegistryTables
 
-__all__ = ["DETAIL_TABS", "Explorer", "explore"]
+__all__ = ["DETAIL_TABS", "TABLE_COLUMNS", "Explorer", "explore"]
 
 ALL = "(all)"
 """The option of every filter that does not filter."""
 
 NOT_SET = "(not set)"
-"""The filter option matching registries where the field is null."""
+"""The filter option matching registries where the field is null; cells show it too."""
+
+NO_FINDINGS = "none"
+"""What the ``worst_severity`` cell of a registry without findings shows."""
+
+HOME_OR_REPLICA, HOME_ONLY = "home or replica", "home"
+"""Values of :attr:`Explorer.region_scope`: match a registry's every region, or its home."""
 
 DETAIL_TABS = (
     "summary", "regions", "storage", "acr", "identities", "private endpoints", "tags",
@@ -55,13 +66,27 @@ DETAIL_TABS = (
 )  # fmt: skip
 """Tabs of the detail view; ``costs`` is added when the explorer has a cost export."""
 
+TABLE_COLUMNS = (
+    "name", "worst_severity", "findings", "cost", "subscription", "location", "regions",
+    "approved_pes", "public_network_access", "sku_tier", "created_at",
+)  # fmt: skip
+"""Columns of the registries table, in order: what an analyst looks for first comes first
+(``cost`` only with a cost export; ``location`` is the home region)."""
+
 _TABLE_OF_TAB = {
     "regions": "regions",
     "storage": "storage",
     "acr": "acr",
     "identities": "identities",
     "private endpoints": "pe_connections",
-    "tags": "tags",
+}
+# the field that names one entry of a detail tab, shown first in its key/value block
+_ENTRY_TITLE = {
+    "regions": "location",
+    "storage": "storage_account_name",
+    "acr": "acr_account_name",
+    "identities": "kind",
+    "private endpoints": "name",
 }
 _SEVERITY_FILTER = [
     ("any", ALL),
@@ -75,33 +100,89 @@ _SCROLL = "mlreg-scroll"
 _SCROLL_STYLE = "width:0;min-width:100%;overflow:auto"
 # Cells are scoped under the scroll box so they outrank the global ``.dataframe thead th
 # {text-align:right}`` that every pandas DataFrame output in the same notebook page injects.
+# Key/value blocks wrap long values (ARM ids, URIs) anywhere instead of widening the box.
 _STYLE = (
     "<style>.mlreg-t{border-collapse:collapse;font-size:12px}"
     ".mlreg-scroll .mlreg-t th,.mlreg-scroll .mlreg-t td{padding:2px 8px;"
-    "border-bottom:1px solid #ddd;text-align:left;white-space:nowrap}"
-    ".mlreg-scroll .mlreg-t th{background:#f4f6f7}</style>"
+    "border-bottom:1px solid #ddd;text-align:left;white-space:nowrap;vertical-align:top}"
+    ".mlreg-scroll .mlreg-t th{background:#f4f6f7}"
+    ".mlreg-scroll .mlreg-kv{width:100%;table-layout:fixed;margin-bottom:8px}"
+    ".mlreg-scroll .mlreg-kv th{width:38%;font-weight:normal;color:#555}"
+    ".mlreg-scroll .mlreg-t.mlreg-kv td,.mlreg-scroll .mlreg-t.mlreg-kv th,"
+    ".mlreg-scroll .mlreg-t .mlreg-wrap{white-space:normal;overflow-wrap:anywhere}"
+    ".mlreg-scroll .mlreg-kv caption{text-align:left;font-weight:bold;padding:4px 0}</style>"
 )
 
 
-def _frame_html(frame: pd.DataFrame, *, empty: str = "nothing here", max_height: int = 0) -> str:
-    """A frame as a compact, escaped HTML table in its own scroll box.
+def _scroll_box(inner: str, max_height: int = 0) -> str:
+    """``inner`` in a box as wide as the widget that scrolls on its own.
 
-    The box is as wide as the widget (``width:0;min-width:100%`` keeps the table's width out of
-    the layout), so a wide table scrolls sideways inside its box instead of pushing the whole
-    explorer (filters, chart, detail tabs) sideways with it; ``max_height`` caps its height.
+    ``width:0;min-width:100%`` keeps the content's width out of the layout, so a wide table
+    scrolls sideways inside its box instead of pushing the whole explorer sideways with it.
     """
+    height = f"max-height:{max_height}px;" if max_height else ""
+    return f"{_STYLE}<div class='{_SCROLL}' style='{height}{_SCROLL_STYLE}'>{inner}</div>"
+
+
+def _cell(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return html.escape(value.strftime("%Y-%m-%d %H:%M:%S %Z").strip())
+    return html.escape(str(value))
+
+
+def _frame_html(
+    frame: pd.DataFrame, *, empty: str = "nothing here", max_height: int = 0, wrap: tuple = ()
+) -> str:
+    """A frame as a compact, escaped HTML table in its own scroll box; ``wrap`` names the
+    columns whose long values wrap instead of widening the table."""
     if frame.empty:
         return f"<i>{html.escape(empty)}</i>"
-    shown = frame.astype(object).where(frame.notna(), "")
-    table = shown.to_html(index=False, escape=True, classes="mlreg-t", border=0)
-    height = f"max-height:{max_height}px;" if max_height else ""
-    return f"{_STYLE}<div class='{_SCROLL}' style='{height}{_SCROLL_STYLE}'>{table}</div>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    wrapped = [c in wrap for c in frame.columns]
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class='mlreg-wrap'>{_cell(v)}</td>" if w else f"<td>{_cell(v)}</td>"
+            for v, w in zip(row, wrapped, strict=True)
+        )
+        + "</tr>"
+        for row in frame.itertuples(index=False, name=None)
+    )
+    table = f"<table class='mlreg-t'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return _scroll_box(table, max_height)
 
 
-def _options(values: pd.Series) -> list[tuple[str, str]]:
-    present = sorted(str(v) for v in values.dropna().unique())
+def _records_html(frame: pd.DataFrame, *, empty: str, title: str | None = None) -> str:
+    """Each row as its own block of key/value pairs, stacked: a narrow detail pane shows every
+    field (long ids wrap) instead of cutting the columns to the right."""
+    if frame.empty:
+        return f"<i>{html.escape(empty)}</i>"
+    blocks = []
+    for i, (_, row) in enumerate(frame.iterrows(), start=1):
+        shown = row.dropna()
+        caption = f"{i} of {len(frame)}" if len(frame) > 1 or title else ""
+        if title is not None and title in shown:
+            caption += f": {shown[title]}"
+        pairs = "".join(
+            f"<tr><th>{html.escape(str(k))}</th><td>{_cell(v)}</td></tr>" for k, v in shown.items()
+        )
+        head = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        blocks.append(f"<table class='mlreg-t mlreg-kv'>{head}{pairs}</table>")
+    return _scroll_box("".join(blocks))
+
+
+def _casefold_key(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.casefold()
+
+
+def _options(values: pd.Series, labels: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """Dropdown options: (all), each value sorted case-insensitively, (not set) for nulls."""
+    present = sorted({str(v) for v in values.dropna()}, key=lambda v: (v.casefold(), v))
     extra = [(NOT_SET, NOT_SET)] if values.isna().any() else []
-    return [(ALL, ALL), *[(v, v) for v in present], *extra]
+    shown = labels or {}
+    return [(ALL, ALL), *[(shown.get(v, v), v) for v in present], *extra]
 
 
 def _matches(values: pd.Series, choice: str) -> pd.Series:
@@ -112,96 +193,147 @@ def _matches(values: pd.Series, choice: str) -> pd.Series:
     return (values.astype("string") == choice).fillna(False)
 
 
+def _subscription_labels(ids: pd.Series, names: Mapping[str, str] | None) -> dict[str, str]:
+    """Each subscription id's label: its display name when known, else a short id (``1b2c3d4e…``,
+    longer where two ids start alike); a display name used twice gets the short id added."""
+    known = {k.lower(): v for k, v in (names or {}).items()}
+    unique = sorted({str(i) for i in ids.dropna()})
+    width = next((n for n in (8, 13, 18, 23) if len({i[:n] for i in unique}) == len(unique)), None)
+    short = {i: i if width is None or len(i) <= width else f"{i[:width]}…" for i in unique}
+    labels = {i: known.get(i.lower(), short[i]) for i in unique}
+    counts = pd.Series(list(labels.values()), dtype=object).value_counts()
+    return {i: (f"{v} ({short[i]})" if counts[v] > 1 else v) for i, v in labels.items()}
+
+
+def _months(costs: pd.DataFrame) -> pd.Series:
+    """``YYYY-MM`` of each cost row, from ``month`` or else ``date`` (a datetime or a date)."""
+    if "month" in costs:
+        return costs["month"].astype("string")
+    return pd.to_datetime(costs["date"]).dt.strftime("%Y-%m").astype("string")
+
+
 class Explorer(widgets.VBox):
     """The registry explorer widget; build it with :func:`explore`.
 
     Attributes:
+        search: text filter: registries whose name contains it (case-insensitive).
         subscription, region, sku_tier, public_access, severity: the filter dropdowns.
+        region_scope: whether :attr:`region` matches a registry's home region or any of its
+            regions (home or replica), :data:`HOME_OR_REPLICA` by default.
         summary: an HTML line saying how many registries the filters keep.
-        table: the HTML table of the registries the filters keep.
-        plot: a PNG image of those registries by region and their findings by severity.
-        figure: the matplotlib Figure behind ``plot``.
-        registry: the dropdown picking one of the registries the filters keep.
+        table: the HTML table of the registries the filters keep (:data:`TABLE_COLUMNS`).
+        plot: a PNG image of those registries by region and their findings by severity,
+            drawn when its tab is shown (or :attr:`figure` is read).
+        views: the Tab holding ``table`` and ``plot``.
+        registry: the list picking one of the registries the filters keep.
         detail: the Tab of the picked registry's details; ``detail_views`` maps each tab
             name (:data:`DETAIL_TABS`, plus ``costs``) to its HTML widget.
-        registries: one row per registry with the columns the table shows.
+        registries: one row per registry with the columns the table shows and the ids.
         findings: :func:`mlreg_frames.analysis.exposure` of the whole set.
         costs: :func:`mlreg_frames.analysis.join_costs` output, or None.
     """
 
-    def __init__(self, tables: RegistryTables, costs: pd.DataFrame | None = None,
-                 *, max_rows: int = 200):  # fmt: skip
+    def __init__(
+        self,
+        tables: RegistryTables,
+        costs: pd.DataFrame | None = None,
+        *,
+        max_rows: int = 200,
+        subscription_names: Mapping[str, str] | None = None,
+    ):
         self.tables = tables
         self.findings = analysis.exposure(tables)
         self.costs = costs
         self.max_rows = max_rows
         self._quiet = False
+        self._figure: Figure | None = None
         self._regions = analysis.registry_regions(tables)
+        self._sub_labels = _subscription_labels(
+            tables.registries["subscription_id"], subscription_names
+        )
         self.registries = self._registry_frame()
         reg = self.registries
 
-        def dropdown(description: str, options: list[tuple[str, str]]) -> widgets.Dropdown:
+        def dropdown(description: str, options: list[tuple[str, str]], value: str = ALL,
+                     width: str = "auto") -> widgets.Dropdown:  # fmt: skip
             return widgets.Dropdown(
                 options=options,
-                value=ALL,
+                value=value,
                 description=description,
                 style={"description_width": "initial"},
-                layout=widgets.Layout(width="auto"),
+                layout=widgets.Layout(width=width),
             )
 
-        self.subscription = dropdown("Subscription", _options(reg["subscription_id"]))
+        self.search = widgets.Text(
+            description="Name", placeholder="part of a registry name",
+            style={"description_width": "initial"}, layout=widgets.Layout(width="230px"),
+        )  # fmt: skip
+        self.subscription = dropdown(
+            "Subscription", _options(reg["subscription_id"], self._sub_labels)
+        )
         self.region = dropdown("Region", _options(self._regions["location"]))
+        self.region_scope = dropdown(
+            "as", [("home or replica region", HOME_OR_REPLICA), ("home region", HOME_ONLY)],
+            HOME_OR_REPLICA,
+        )  # fmt: skip
         self.sku_tier = dropdown("SKU tier", _options(reg["sku_tier"]))
         self.public_access = dropdown("Public access", _options(reg["public_network_access"]))
         self.severity = dropdown("Findings", _SEVERITY_FILTER)
         self.summary = widgets.HTML()
         self.table = widgets.HTML()
         self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-        self.figure: Figure | None = None
-        self.registry = widgets.Dropdown(description="Registry", layout=widgets.Layout(width="50%"))
+        self.views = widgets.Tab(children=[self.table, self.plot], titles=("table", "chart"))
+        self.registry = widgets.Select(
+            description="Registry", rows=6, style={"description_width": "initial"},
+            layout=widgets.Layout(width="100%"),
+        )  # fmt: skip
         names = [*DETAIL_TABS, *(["costs"] if costs is not None else [])]
         self.detail_views = {name: widgets.HTML() for name in names}
         self.detail = widgets.Tab(children=list(self.detail_views.values()), titles=tuple(names))
-        filters = [self.subscription, self.region, self.sku_tier, self.public_access,
-                   self.severity]  # fmt: skip
+        filters = [self.search, self.subscription, self.region, self.region_scope,
+                   self.sku_tier, self.public_access, self.severity]  # fmt: skip
         for control in filters:
             control.observe(self._on_filter, names="value")
         self.registry.observe(self._on_registry, names="value")
+        self.views.observe(self._on_view, names="selected_index")
+        left = widgets.VBox([self.summary, self.views],
+                            layout=widgets.Layout(flex="3 1 0", min_width="360px"))  # fmt: skip
+        right = widgets.VBox([self.registry, self.detail],
+                             layout=widgets.Layout(flex="2 1 0", min_width="300px"))  # fmt: skip
         super().__init__(
             children=[
                 widgets.HBox(filters, layout=widgets.Layout(flex_flow="row wrap")),
-                self.summary,
-                self.table,
-                self.plot,
-                self.registry,
-                self.detail,
+                widgets.HBox([left, right], layout=widgets.Layout(flex_flow="row wrap",
+                                                                  grid_gap="12px")),
             ]
-        )
+        )  # fmt: skip
         self.refresh()
 
     def _registry_frame(self) -> pd.DataFrame:
         reg = self.tables.registries
-        out = reg[["registry_id", "name", "subscription_id", "location", "sku_tier",
+        ids = reg["registry_id"]
+        out = reg[["registry_id", "subscription_id", "name", "location", "sku_tier",
                    "public_network_access", "created_at"]].copy()  # fmt: skip
-        out["regions"] = (
-            self._regions.groupby("registry_id").size().reindex(reg["registry_id"], fill_value=0)
-            .to_numpy()
-        )  # fmt: skip
+        out["subscription"] = reg["subscription_id"].map(self._sub_labels).astype("string")
+        out["regions"] = self._regions.groupby("registry_id").size().reindex(ids, fill_value=0)\
+            .to_numpy()  # fmt: skip
         pe = self.tables.pe_connections
         approved = pe[pe["status"].astype("string").str.lower() == "approved"]
         out["approved_pes"] = (
-            approved.groupby("registry_id").size().reindex(reg["registry_id"], fill_value=0)
-            .to_numpy()
-        )  # fmt: skip
+            approved.groupby("registry_id").size().reindex(ids, fill_value=0).to_numpy()
+        )
         found = self.findings.groupby("registry_id")
-        out["findings"] = found.size().reindex(reg["registry_id"], fill_value=0).to_numpy()
-        worst = found["severity"].max().reindex(reg["registry_id"])
+        out["findings"] = found.size().reindex(ids, fill_value=0).to_numpy()
+        worst = found["severity"].max().reindex(ids)
         out["worst_severity"] = pd.Categorical(worst.to_numpy(), dtype=analysis.SEVERITY)
         if self.costs is not None:
             matched = self.costs[self.costs["matched"].astype("boolean").fillna(False)]
             total = matched.groupby("registry_id")["cost"].sum()
-            out["cost"] = total.reindex(reg["registry_id"]).fillna(0.0).round(2).to_numpy()
-        return out.sort_values(["name", "registry_id"]).reset_index(drop=True)
+            out["cost"] = total.reindex(ids).fillna(0.0).round(2).to_numpy()
+        first = [c for c in TABLE_COLUMNS if c in out]
+        out = out[[*first, "registry_id", "subscription_id"]]
+        # case-insensitive, so CamelCase names do not all come before lower-case ones
+        return out.sort_values(["name", "registry_id"], key=_casefold_key).reset_index(drop=True)
 
     @property
     def selected(self) -> pd.DataFrame:
@@ -210,8 +342,15 @@ class Explorer(widgets.VBox):
         keep = _matches(reg["subscription_id"], self.subscription.value)
         keep &= _matches(reg["sku_tier"], self.sku_tier.value)
         keep &= _matches(reg["public_network_access"], self.public_access.value)
+        text = self.search.value.strip().casefold()
+        if text:
+            keep &= reg["name"].astype("string").str.casefold().str.contains(text, regex=False)\
+                .fillna(False)  # fmt: skip
         if self.region.value != ALL:
-            there = self._regions.loc[self._regions["location"] == self.region.value]
+            regions = self._regions
+            if self.region_scope.value == HOME_ONLY:
+                regions = regions[regions["is_primary"].astype("boolean").fillna(False)]
+            there = regions.loc[regions["location"] == self.region.value]
             keep &= reg["registry_id"].isin(there["registry_id"])
         severity = self.severity.value
         if severity == "none":
@@ -220,32 +359,52 @@ class Explorer(widgets.VBox):
             keep &= (reg["worst_severity"] >= severity).fillna(False).astype(bool)
         return reg[keep.to_numpy()].reset_index(drop=True)
 
+    @property
+    def figure(self) -> Figure:
+        """The matplotlib Figure behind :attr:`plot`, drawn for the current filters."""
+        if self._figure is None:
+            self._draw(self.selected)
+        assert self._figure is not None
+        return self._figure
+
     def _on_filter(self, _change: Any) -> None:
         self.refresh()
+
+    def _on_view(self, _change: Any) -> None:
+        if self.views.selected_index == 1 and self._figure is None:
+            self._draw(self.selected)
 
     def _on_registry(self, change: Any) -> None:
         if not self._quiet:
             self.show_registry(change["new"])
 
     def refresh(self) -> None:
-        """Re-apply the filters: summary line, table, chart and registry picker."""
+        """Re-apply the filters: summary line, table, chart and registry list."""
         sel = self.selected
         self.summary.value = (
             f"<b>{len(sel)}</b> of {len(self.registries)} registries match the filters"
         )
-        shown = sel.drop(columns=["registry_id"]).head(self.max_rows)
-        shown = shown.assign(created_at=shown["created_at"].dt.strftime("%Y-%m-%d"))
+        shown = sel[[c for c in TABLE_COLUMNS if c in sel]].head(self.max_rows)
+        shown = shown.assign(
+            created_at=shown["created_at"].dt.strftime("%Y-%m-%d"),
+            worst_severity=shown["worst_severity"].astype("string").fillna(NO_FINDINGS),
+            # the filters call a missing value "(not set)": say the same in the cells
+            sku_tier=shown["sku_tier"].fillna(NOT_SET),
+            public_network_access=shown["public_network_access"].fillna(NOT_SET),
+        )
         note = (
             f"<br><i>first {self.max_rows} of {len(sel)} shown</i>"
             if len(sel) > self.max_rows
             else ""
         )
-        self.table.value = _frame_html(shown, empty="no registry matches", max_height=420) + note
-        self._draw(sel)
+        self.table.value = _frame_html(shown, empty="no registry matches", max_height=380) + note
+        self._figure = None
+        if self.views.selected_index == 1:
+            self._draw(sel)
         current = self.registry.value
         labels = sel["name"].fillna(sel["registry_id"]).astype(str)
         dup = labels.str.lower().duplicated(keep=False)
-        labels = labels.where(~dup, labels + " · " + sel["subscription_id"].astype(str).str[:8])
+        labels = labels.where(~dup, labels + " · " + sel["subscription"].astype(str))
         ids = list(sel["registry_id"])
         self._quiet = True  # one detail refresh below, not one per traitlets event
         try:
@@ -257,14 +416,14 @@ class Explorer(widgets.VBox):
 
     def _draw(self, sel: pd.DataFrame) -> None:
         subset = self.tables.select(sel["registry_id"])
-        fig = Figure(figsize=(10, 3.6), layout="constrained")
-        left, right = fig.subplots(1, 2)
-        plots.registries_by_region(subset, left, top=10)
+        fig = Figure(figsize=(7.5, 7.0), layout="constrained")
+        top, bottom = fig.subplots(2, 1)
+        plots.registries_by_region(subset, top, top=10)
         findings = self.findings[self.findings["registry_id"].isin(sel["registry_id"])]
-        plots.exposure_by_severity(findings, right)
+        plots.exposure_by_severity(findings, bottom)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=80)
-        self.figure = fig
+        self._figure = fig
         self.plot.value = buffer.getvalue()
 
     def show_registry(self, registry_id: str | None) -> None:
@@ -275,24 +434,30 @@ class Explorer(widgets.VBox):
             return
         reg = self.tables.registries
         row = reg[reg["registry_id"] == registry_id].drop(columns=["extra"])
-        summary = pd.DataFrame(
-            {"field": row.columns, "value": row.iloc[0].astype(object).to_numpy()}
-        )
-        self.detail_views["summary"].value = _frame_html(summary.dropna())
+        self.detail_views["summary"].value = _records_html(row, empty="no registry")
         for tab, table in _TABLE_OF_TAB.items():
             frame = self.tables[table]
             rows = frame[frame["registry_id"] == registry_id]
             rows = rows.drop(columns=[c for c in ("registry_id", "extra") if c in rows])
-            self.detail_views[tab].value = _frame_html(rows, empty=f"no {tab}")
+            self.detail_views[tab].value = _records_html(
+                rows, empty=f"no {tab}", title=_ENTRY_TITLE.get(tab)
+            )
+        tags = self.tables.tags
+        tags = tags[tags["registry_id"] == registry_id][["key", "value"]]
+        self.detail_views["tags"].value = _frame_html(tags, empty="no tags", wrap=("value",))
         findings = self.findings[self.findings["registry_id"] == registry_id]
         self.detail_views["findings"].value = _frame_html(
-            findings[["severity", "finding", "detail"]], empty="no findings"
+            findings[["severity", "finding", "detail"]], empty="no findings", wrap=("detail",)
         )
         if self.costs is not None:
             costs = self.costs[self.costs["registry_id"] == registry_id]
-            by_month = costs.pivot_table(
-                index=["location", "currency"], columns="month", values="cost", aggfunc="sum"
-            ).round(2)
+            by_month = (
+                costs.assign(month=_months(costs))
+                .pivot_table(
+                    index=["location", "currency"], columns="month", values="cost", aggfunc="sum"
+                )
+                .round(2)
+            )
             by_month.columns.name = None
             self.detail_views["costs"].value = _frame_html(
                 by_month.reset_index(), empty="no cost rows matched this registry"
@@ -304,6 +469,7 @@ def explore(
     costs: pd.DataFrame | str | os.PathLike[str] | None = None,
     *,
     max_rows: int = 200,
+    subscription_names: Mapping[str, str] | None = None,
 ) -> Explorer:
     """An interactive explorer of ``tables``: filters, a table, a chart and a detail view.
 
@@ -312,7 +478,10 @@ def explore(
             ``mf.read_parquet(...)``).
         costs: optional cost export: a path, a frame from ``mf.read_cost_export`` or from
             :func:`mlreg_frames.analysis.join_costs`; adds a cost column and a costs tab.
-        max_rows: most rows the table shows at once.
+        max_rows: most rows the table shows at once (the registry list shows every match).
+        subscription_names: display name of each subscription id, shown instead of the id;
+            ids without one show as a short id (their first 8 characters, more where two
+            ids start alike).
 
     Example::
 
@@ -323,4 +492,4 @@ def explore(
     if costs is not None:
         is_joined = isinstance(costs, pd.DataFrame) and "matched" in costs.columns
         joined = costs if is_joined else join_costs(tables, costs)
-    return Explorer(tables, joined, max_rows=max_rows)
+    return Explorer(tables, joined, max_rows=max_rows, subscription_names=subscription_names)
