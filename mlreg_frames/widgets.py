@@ -104,13 +104,22 @@ _SCROLL_STYLE = "width:0;min-width:100%;overflow:auto"
 _STYLE = (
     "<style>.mlreg-t{border-collapse:collapse;font-size:12px}"
     ".mlreg-scroll .mlreg-t th,.mlreg-scroll .mlreg-t td{padding:2px 8px;"
-    "border-bottom:1px solid #ddd;text-align:left;white-space:nowrap;vertical-align:top}"
+    "border-bottom:1px solid #ddd;text-align:left;white-space:nowrap;vertical-align:top;"
+    "line-height:1.35}"
     ".mlreg-scroll .mlreg-t th{background:#f4f6f7}"
     ".mlreg-scroll .mlreg-kv{width:100%;table-layout:fixed;margin-bottom:8px}"
-    ".mlreg-scroll .mlreg-kv th{width:38%;font-weight:normal;color:#555}"
-    ".mlreg-scroll .mlreg-t.mlreg-kv td,.mlreg-scroll .mlreg-t.mlreg-kv th,"
-    ".mlreg-scroll .mlreg-t .mlreg-wrap{white-space:normal;overflow-wrap:anywhere}"
+    ".mlreg-scroll .mlreg-kv th{width:44%;font-weight:normal;color:#555}"
+    ".mlreg-scroll .mlreg-t.mlreg-kv th{white-space:normal;overflow-wrap:break-word}"
+    ".mlreg-scroll .mlreg-t.mlreg-kv td{white-space:normal;overflow-wrap:anywhere}"
     ".mlreg-scroll .mlreg-kv caption{text-align:left;font-weight:bold;padding:4px 0}</style>"
+)
+
+# Tab bars wrap onto a second row instead of cutting nine tab titles to a few letters each in a
+# half-width column (class names of ipywidgets 8's Lumino tab bar; elsewhere titles just shrink).
+_EXPLORER_CSS = (
+    "<style>.mlreg-explorer .widget-tab-bar{height:auto !important;min-height:26px}"
+    ".mlreg-explorer .widget-tab-bar .lm-TabBar-content{flex-wrap:wrap}"
+    ".mlreg-explorer .widget-tab-bar .lm-TabBar-tab{flex:0 0 auto !important;min-width:0}</style>"
 )
 
 
@@ -132,26 +141,21 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _frame_html(
-    frame: pd.DataFrame, *, empty: str = "nothing here", max_height: int = 0, wrap: tuple = ()
-) -> str:
-    """A frame as a compact, escaped HTML table in its own scroll box; ``wrap`` names the
-    columns whose long values wrap instead of widening the table."""
+def _frame_html(frame: pd.DataFrame, *, empty: str = "nothing here", max_height: int = 0) -> str:
+    """A frame as a compact, escaped HTML table in its own scroll box."""
     if frame.empty:
         return f"<i>{html.escape(empty)}</i>"
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    wrapped = [c in wrap for c in frame.columns]
     rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td class='mlreg-wrap'>{_cell(v)}</td>" if w else f"<td>{_cell(v)}</td>"
-            for v, w in zip(row, wrapped, strict=True)
-        )
-        + "</tr>"
+        "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>"
         for row in frame.itertuples(index=False, name=None)
     )
     table = f"<table class='mlreg-t'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
     return _scroll_box(table, max_height)
+
+
+_DETAIL_HEIGHT = 400
+"""Most pixels a detail tab is tall; longer ones scroll in their box, beside the table."""
 
 
 def _records_html(frame: pd.DataFrame, *, empty: str, title: str | None = None) -> str:
@@ -170,7 +174,7 @@ def _records_html(frame: pd.DataFrame, *, empty: str, title: str | None = None) 
         )
         head = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         blocks.append(f"<table class='mlreg-t mlreg-kv'>{head}{pairs}</table>")
-    return _scroll_box("".join(blocks))
+    return _scroll_box("".join(blocks), _DETAIL_HEIGHT)
 
 
 def _casefold_key(values: pd.Series) -> pd.Series:
@@ -302,11 +306,13 @@ class Explorer(widgets.VBox):
                              layout=widgets.Layout(flex="2 1 0", min_width="300px"))  # fmt: skip
         super().__init__(
             children=[
+                widgets.HTML(_EXPLORER_CSS, layout=widgets.Layout(height="0px")),
                 widgets.HBox(filters, layout=widgets.Layout(flex_flow="row wrap")),
                 widgets.HBox([left, right], layout=widgets.Layout(flex_flow="row wrap",
                                                                   grid_gap="12px")),
             ]
         )  # fmt: skip
+        self.add_class("mlreg-explorer")
         self.refresh()
 
     def _registry_frame(self) -> pd.DataFrame:
@@ -443,11 +449,15 @@ class Explorer(widgets.VBox):
                 rows, empty=f"no {tab}", title=_ENTRY_TITLE.get(tab)
             )
         tags = self.tables.tags
-        tags = tags[tags["registry_id"] == registry_id][["key", "value"]]
-        self.detail_views["tags"].value = _frame_html(tags, empty="no tags", wrap=("value",))
+        tags = tags[tags["registry_id"] == registry_id]
+        # one block, a line per tag: key on the left, value on the right
+        as_row = pd.DataFrame([dict(zip(tags["key"], tags["value"], strict=True))])
+        self.detail_views["tags"].value = _records_html(
+            as_row if len(tags) else tags, empty="no tags"
+        )
         findings = self.findings[self.findings["registry_id"] == registry_id]
-        self.detail_views["findings"].value = _frame_html(
-            findings[["severity", "finding", "detail"]], empty="no findings", wrap=("detail",)
+        self.detail_views["findings"].value = _records_html(
+            findings[["severity", "finding", "detail"]], empty="no findings", title="severity"
         )
         if self.costs is not None:
             costs = self.costs[self.costs["registry_id"] == registry_id]
@@ -460,7 +470,9 @@ class Explorer(widgets.VBox):
             )
             by_month.columns.name = None
             self.detail_views["costs"].value = _frame_html(
-                by_month.reset_index(), empty="no cost rows matched this registry"
+                by_month.reset_index(),
+                empty="no cost rows matched this registry",
+                max_height=_DETAIL_HEIGHT,
             )
 
 
