@@ -11,6 +11,7 @@ import mlreg_frames as mf
 from mlreg_frames import analysis
 from mlreg_frames import widgets as mw
 from mlreg_frames.analysis.costs import join_costs
+from mlreg_frames.widgets.explorer import _subscription_labels
 
 from .helpers import SAMPLE
 from .registry_factory import SUB1, SUB2, acr_id, make_registry, registry_id, storage_id
@@ -226,12 +227,12 @@ def test_table_puts_what_an_analyst_looks_for_first(fleet):
 
 def test_subscriptions_without_a_name_show_a_short_id():
     a, b = "6bad6be2-8e7a-46e9-9f19-950499dd251d", "e5121482-3929-4d22-a255-accb1a466884"
-    assert mw._subscription_labels(pd.Series([a, b, a]), None) == {a: "6bad6be2…", b: "e5121482…"}
+    assert _subscription_labels(pd.Series([a, b, a]), None) == {a: "6bad6be2…", b: "e5121482…"}
     alike = [a, a[:9] + "ffff" + a[13:]]  # same first 8 characters: longer prefixes
-    assert mw._subscription_labels(pd.Series(alike), None) == {
+    assert _subscription_labels(pd.Series(alike), None) == {
         alike[0]: "6bad6be2-8e7a…", alike[1]: "6bad6be2-ffff…"
     }  # fmt: skip
-    twice = mw._subscription_labels(pd.Series([a, b]), {a: "ML", b.upper(): "ML"})
+    twice = _subscription_labels(pd.Series([a, b]), {a: "ML", b.upper(): "ML"})
     assert twice == {a: "ML (6bad6be2…)", b: "ML (e5121482…)"}
 
 

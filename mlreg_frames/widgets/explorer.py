@@ -1,52 +1,32 @@
-"""An ipywidgets explorer for registry tables: filter, look, pick a registry, read its details.
-
-``mf.explore(tables)`` returns an :class:`Explorer`, a widget made of standard ipywidgets
-controls only (text, dropdowns, a list, HTML, an image, tabs), so it renders the same in
-JupyterLab, Notebook 7 and VS Code. It is laid out to fit a notebook cell about 1,000 px
-wide: the filters on top, and under them, side by side, the registries (as a table, or as a
-chart in the next tab) and the detail of the registry picked in a searchable list.
-
-The filters (name search, subscription, region as home or as home-or-replica, SKU tier,
-public network access, finding severity) update the table, the chart and the list; picking a
-registry shows its summary, regions, storage, container registries, identities, private
-endpoints, tags, findings and, with a cost export, its costs.
-
-Every control is an attribute, so code (and tests) can drive it::
-
-    >>> import mlreg_frames as mf
-    >>> ex = mf.explore(tables)                 # doctest: +SKIP
-    >>> ex.region.value = "westeurope"          # doctest: +SKIP
-    >>> ex.selected[["name", "worst_severity"]]  # doctest: +SKIP
-
-Needs ipywidgets and matplotlib: ``pip install 'mlreg-frames[widgets]'``.
-"""
+"""The :class:`Explorer` widget and :func:`explore`, which builds it."""
 
 from __future__ import annotations
 
-import html
 import io
 import os
 from collections.abc import Mapping
 from typing import Any
 
+import ipywidgets as widgets
 import pandas as pd
-
-try:
-    import ipywidgets as widgets
-except ModuleNotFoundError as exc:  # pragma: no cover - exercised only without ipywidgets
-    raise ModuleNotFoundError(
-        "mlreg_frames.widgets needs ipywidgets; install it with "
-        "pip install 'mlreg-frames[widgets]'",
-        name=exc.name,
-    ) from exc
-
 from matplotlib.figure import Figure
 
-from . import analysis, plots
-from .analysis.costs import join_costs
-from .tables import RegistryTables
+from .. import analysis, plots
+from ..analysis.costs import join_costs
+from ..tables import RegistryTables
+from ._html import DETAIL_HEIGHT, EXPLORER_CSS, frame_html, records_html
 
-__all__ = ["DETAIL_TABS", "TABLE_COLUMNS", "Explorer", "explore"]
+__all__ = [
+    "ALL",
+    "DETAIL_TABS",
+    "HOME_ONLY",
+    "HOME_OR_REPLICA",
+    "NOT_SET",
+    "NO_FINDINGS",
+    "TABLE_COLUMNS",
+    "Explorer",
+    "explore",
+]
 
 ALL = "(all)"
 """The option of every filter that does not filter."""
@@ -96,85 +76,6 @@ _SEVERITY_FILTER = [
     ("any finding", "info"),
     ("no findings", "none"),
 ]
-_SCROLL = "mlreg-scroll"
-_SCROLL_STYLE = "width:0;min-width:100%;overflow:auto"
-# Cells are scoped under the scroll box so they outrank the global ``.dataframe thead th
-# {text-align:right}`` that every pandas DataFrame output in the same notebook page injects.
-# Key/value blocks wrap long values (ARM ids, URIs) anywhere instead of widening the box.
-_STYLE = (
-    "<style>.mlreg-t{border-collapse:collapse;font-size:12px}"
-    ".mlreg-scroll .mlreg-t th,.mlreg-scroll .mlreg-t td{padding:2px 8px;"
-    "border-bottom:1px solid #ddd;text-align:left;white-space:nowrap;vertical-align:top;"
-    "line-height:1.35}"
-    ".mlreg-scroll .mlreg-t th{background:#f4f6f7}"
-    ".mlreg-scroll .mlreg-kv{width:100%;table-layout:fixed;margin-bottom:8px}"
-    ".mlreg-scroll .mlreg-kv th{width:44%;font-weight:normal;color:#555}"
-    ".mlreg-scroll .mlreg-t.mlreg-kv th{white-space:normal;overflow-wrap:break-word}"
-    ".mlreg-scroll .mlreg-t.mlreg-kv td{white-space:normal;overflow-wrap:anywhere}"
-    ".mlreg-scroll .mlreg-kv caption{text-align:left;font-weight:bold;padding:4px 0}</style>"
-)
-
-# Tab bars wrap onto a second row instead of cutting nine tab titles to a few letters each in a
-# half-width column (class names of ipywidgets 8's Lumino tab bar; elsewhere titles just shrink).
-_EXPLORER_CSS = (
-    "<style>.mlreg-explorer .widget-tab-bar{height:auto !important;min-height:26px}"
-    ".mlreg-explorer .widget-tab-bar .lm-TabBar-content{flex-wrap:wrap}"
-    ".mlreg-explorer .widget-tab-bar .lm-TabBar-tab{flex:0 0 auto !important;min-width:0}</style>"
-)
-
-
-def _scroll_box(inner: str, max_height: int = 0) -> str:
-    """``inner`` in a box as wide as the widget that scrolls on its own.
-
-    ``width:0;min-width:100%`` keeps the content's width out of the layout, so a wide table
-    scrolls sideways inside its box instead of pushing the whole explorer sideways with it.
-    """
-    height = f"max-height:{max_height}px;" if max_height else ""
-    return f"{_STYLE}<div class='{_SCROLL}' style='{height}{_SCROLL_STYLE}'>{inner}</div>"
-
-
-def _cell(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, pd.Timestamp):
-        return html.escape(value.strftime("%Y-%m-%d %H:%M:%S %Z").strip())
-    return html.escape(str(value))
-
-
-def _frame_html(frame: pd.DataFrame, *, empty: str = "nothing here", max_height: int = 0) -> str:
-    """A frame as a compact, escaped HTML table in its own scroll box."""
-    if frame.empty:
-        return f"<i>{html.escape(empty)}</i>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>"
-        for row in frame.itertuples(index=False, name=None)
-    )
-    table = f"<table class='mlreg-t'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-    return _scroll_box(table, max_height)
-
-
-_DETAIL_HEIGHT = 400
-"""Most pixels a detail tab is tall; longer ones scroll in their box, beside the table."""
-
-
-def _records_html(frame: pd.DataFrame, *, empty: str, title: str | None = None) -> str:
-    """Each row as its own block of key/value pairs, stacked: a narrow detail pane shows every
-    field (long ids wrap) instead of cutting the columns to the right."""
-    if frame.empty:
-        return f"<i>{html.escape(empty)}</i>"
-    blocks = []
-    for i, (_, row) in enumerate(frame.iterrows(), start=1):
-        shown = row.dropna()
-        caption = f"{i} of {len(frame)}" if len(frame) > 1 or title else ""
-        if title is not None and title in shown:
-            caption += f": {shown[title]}"
-        pairs = "".join(
-            f"<tr><th>{html.escape(str(k))}</th><td>{_cell(v)}</td></tr>" for k, v in shown.items()
-        )
-        head = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-        blocks.append(f"<table class='mlreg-t mlreg-kv'>{head}{pairs}</table>")
-    return _scroll_box("".join(blocks), _DETAIL_HEIGHT)
 
 
 def _casefold_key(values: pd.Series) -> pd.Series:
@@ -306,7 +207,7 @@ class Explorer(widgets.VBox):
                              layout=widgets.Layout(flex="2 1 0", min_width="300px"))  # fmt: skip
         super().__init__(
             children=[
-                widgets.HTML(_EXPLORER_CSS, layout=widgets.Layout(height="0px")),
+                widgets.HTML(EXPLORER_CSS, layout=widgets.Layout(height="0px")),
                 widgets.HBox(filters, layout=widgets.Layout(flex_flow="row wrap")),
                 widgets.HBox([left, right], layout=widgets.Layout(flex_flow="row wrap",
                                                                   grid_gap="12px")),
@@ -403,7 +304,7 @@ class Explorer(widgets.VBox):
             if len(sel) > self.max_rows
             else ""
         )
-        self.table.value = _frame_html(shown, empty="no registry matches", max_height=380) + note
+        self.table.value = frame_html(shown, empty="no registry matches", max_height=380) + note
         self._figure = None
         if self.views.selected_index == 1:
             self._draw(sel)
@@ -440,23 +341,23 @@ class Explorer(widgets.VBox):
             return
         reg = self.tables.registries
         row = reg[reg["registry_id"] == registry_id].drop(columns=["extra"])
-        self.detail_views["summary"].value = _records_html(row, empty="no registry")
+        self.detail_views["summary"].value = records_html(row, empty="no registry")
         for tab, table in _TABLE_OF_TAB.items():
             frame = self.tables[table]
             rows = frame[frame["registry_id"] == registry_id]
             rows = rows.drop(columns=[c for c in ("registry_id", "extra") if c in rows])
-            self.detail_views[tab].value = _records_html(
+            self.detail_views[tab].value = records_html(
                 rows, empty=f"no {tab}", title=_ENTRY_TITLE.get(tab)
             )
         tags = self.tables.tags
         tags = tags[tags["registry_id"] == registry_id]
         # one block, a line per tag: key on the left, value on the right
         as_row = pd.DataFrame([dict(zip(tags["key"], tags["value"], strict=True))])
-        self.detail_views["tags"].value = _records_html(
+        self.detail_views["tags"].value = records_html(
             as_row if len(tags) else tags, empty="no tags"
         )
         findings = self.findings[self.findings["registry_id"] == registry_id]
-        self.detail_views["findings"].value = _records_html(
+        self.detail_views["findings"].value = records_html(
             findings[["severity", "finding", "detail"]], empty="no findings", title="severity"
         )
         if self.costs is not None:
@@ -469,10 +370,10 @@ class Explorer(widgets.VBox):
                 .round(2)
             )
             by_month.columns.name = None
-            self.detail_views["costs"].value = _frame_html(
+            self.detail_views["costs"].value = frame_html(
                 by_month.reset_index(),
                 empty="no cost rows matched this registry",
-                max_height=_DETAIL_HEIGHT,
+                max_height=DETAIL_HEIGHT,
             )
 
 
