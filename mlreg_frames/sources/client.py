@@ -149,8 +149,9 @@ class ArmClient:
         scope: str | None = None,
         subscription_id: str | None = None,
         resource_group: str | None = None,
+        body: dict[str, Any] | None = None,
     ) -> ListPage:
-        """GET ``url`` with retries; the JSON object body, or an error.
+        """GET ``url`` (POST ``body`` as JSON when given) with retries; the JSON object body.
 
         Raises:
             ArmError: ARM answered with an error status (after retries, for 429 and 5xx).
@@ -166,9 +167,14 @@ class ArmClient:
                 "Authorization": "Bearer " + self._tokens.token(),
             }
             try:
-                response = self.session.get(
-                    url, headers=headers, timeout=self.timeout, allow_redirects=False
-                )
+                if body is None:
+                    response = self.session.get(
+                        url, headers=headers, timeout=self.timeout, allow_redirects=False
+                    )
+                else:  # Resource Graph queries are POSTs
+                    response = self.session.post(
+                        url, json=body, headers=headers, timeout=self.timeout, allow_redirects=False
+                    )
             except RETRYABLE_ERRORS as exc:
                 scrub(exc)
                 if last:

@@ -48,6 +48,7 @@ from .auth import (
     resolve_endpoint,
 )
 from .client import ArmClient, ListPage, RetryPolicy, make_session
+from .graph import fetch_graph
 
 __all__ = [
     "API_VERSION",
@@ -292,6 +293,8 @@ def fetch_registries(
     subscription_ids: str | Iterable[str] | None = None,
     resource_group: str | None = None,
     *,
+    source: str = "arm",
+    management_groups: str | Iterable[str] | None = None,
     credential: TokenCredential | None = None,
     endpoint: str = "https://management.azure.com",
     cloud: str | None = None,
@@ -313,6 +316,12 @@ def fetch_registries(
             recorded in ``fetch_errors``).
         resource_group: list only this resource group (``Registries - List``) in the given
             subscription(s).
+        source: ``"arm"`` (per subscription, the default) or ``"graph"``: one Azure
+            Resource Graph query per tenant, management group or 1,000 subscriptions
+            (:func:`~mlreg_frames.sources.graph.fetch_graph`; ``api_version`` and
+            ``max_workers`` do not apply). See docs/fetch.md for when to use which.
+        management_groups: with ``source="graph"``: read every subscription under these
+            management groups.
         credential: anything with ``get_token(scope)``; default ``DefaultAzureCredential()``.
         endpoint: the ARM endpoint (sovereign clouds, the local emulator); the token goes
             only there.
@@ -342,6 +351,17 @@ def fetch_registries(
 
         >>> tables = fetch_registries(["sub-a", "sub-b"], max_workers=4)   # doctest: +SKIP
     """
+    if source == "graph":
+        return fetch_graph(
+            subscription_ids, resource_group, management_groups=management_groups,
+            credential=credential, endpoint=endpoint, cloud=cloud, timeout=timeout,
+            max_attempts=max_attempts, max_retry_after=max_retry_after,
+            backoff_base=backoff_base, progress=progress, raw_dir=raw_dir, session=session,
+        )  # fmt: skip
+    if source != "arm":
+        raise FetchError(f"source={source!r} is not one of 'arm', 'graph'")
+    if management_groups is not None:
+        raise FetchError("management_groups needs source='graph' (--source graph)")
     endpoint = check_endpoint(resolve_endpoint(endpoint, cloud))
     if credential is None:
         credential = default_credential(endpoint)
