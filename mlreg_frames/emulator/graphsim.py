@@ -135,6 +135,8 @@ class GraphModel:
         self._lock = threading.Lock()
         self._window_start: float | None = None
         self._used = 0
+        self.queries: list[Any] = []
+        """Every ``QueryRequest`` body received (after auth and quota), for tests."""
 
     def _first_tenant(self) -> str:
         for reg in self.model.registries:
@@ -194,6 +196,8 @@ class GraphModel:
             request = json.loads(payload or b"{}")
         except ValueError:
             return _error(400, "BadRequest", "The request body is not JSON.", quota)
+        with self._lock:
+            self.queries.append(request)
         answer = self._query(request if isinstance(request, dict) else {}, path)
         return answer._replace(headers={**quota, **(answer.headers or {})})
 
