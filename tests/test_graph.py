@@ -342,3 +342,15 @@ def test_the_reference_contract_is_what_is_sent_and_served(fleet: ArmEmulator) -
     expected = first["responses"]["200"]["body"]
     assert set(body) == set(expected) and body["resultTruncated"] == "false"
     assert served.headers is not None and "x-ms-user-quota-resets-after" in served.headers
+
+
+def test_a_truncated_snapshot_reads_as_unfetched_not_removed(fleet: ArmEmulator) -> None:
+    from mlreg_frames.lake import diff
+
+    full = _graph(fleet)
+    fleet.add_fault(Fault("truncate", match="resourcegraph", times=1))
+    cut = _graph(fleet)
+    changes = diff(full, cut)
+    missing = set(full.registries["registry_id"]) - set(cut.registries["registry_id"])
+    assert missing and set(changes["change"]) == {"unfetched"}
+    assert set(changes["registry_id"]) == missing

@@ -1,8 +1,10 @@
-"""Where registries come from: Azure Resource Manager over HTTPS.
+"""Where registries come from: Azure Resource Manager and Azure Resource Graph over HTTPS.
 
 :mod:`.auth` resolves the cloud's endpoint and guards where the bearer token may go,
 :mod:`.policy` decides what to retry and how long to wait, :mod:`.client` is the paging HTTP
-client and :mod:`.fetch` reads many scopes at once into :class:`~mlreg_frames.RegistryTables`.
+client and :mod:`.fetch` reads many scopes at once into :class:`~mlreg_frames.RegistryTables`;
+:mod:`.graph` does the same with one Resource Graph query per tenant, management group or
+1,000 subscriptions (:mod:`.graphclient` paces it by ARG's quota headers).
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ from __future__ import annotations
 from .auth import CLOUDS, StaticTokenCredential, TokenCredential
 from .client import ArmClient, RetryPolicy
 from .fetch import API_VERSION, fetch_registries
+from .graph import GRAPH_API_VERSION, fetch_graph
+from .graphclient import GraphClient
 
 __all__ = [
     "API_VERSION",
     "CLOUDS",
+    "GRAPH_API_VERSION",
     "ArmClient",
+    "GraphClient",
     "RetryPolicy",
     "StaticTokenCredential",
     "TokenCredential",
+    "fetch_graph",
     "fetch_registries",
 ]

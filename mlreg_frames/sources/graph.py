@@ -234,6 +234,7 @@ class _Read:
     pages: list[tuple[str, Page]]
     error: FetchError | None = None
     truncated: bool = False
+    rows: int = 0
 
 
 def _is_true(value: Any) -> bool:
@@ -277,9 +278,10 @@ def _read_scope(
                     scope=scope.label,
                 ) from exc
         read.pages.append((name, page))
+        read.rows += len(rows)
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(registries=len(rows), refresh=False)
+            bar.set_postfix(registries=read.rows, refresh=False)
         if token is None:
             return read
 
@@ -333,7 +335,11 @@ def _page(received: ListPage, rows: list[Any]) -> Page:
 
 
 def _problems(scope: GraphScope, read: _Read, allow_partial: bool) -> list[dict[str, Any]]:
-    """The ``fetch_errors`` rows of one request scope: failed, else truncated, else partial."""
+    """The ``fetch_errors`` rows of one request scope: failed, else truncated, else partial.
+
+    One row per subscription or management group of the request, as for a failure: any of
+    them may be missing rows (and :func:`mlreg_frames.lake.diff` reads them so).
+    """
     partial = allow_partial and not scope.subscriptions
     if read.error is not None:
         kept = len(read.pages)
@@ -345,14 +351,14 @@ def _problems(scope: GraphScope, read: _Read, allow_partial: bool) -> list[dict[
             "registries are missing; pass fewer subscriptions per request or a resource "
             "group, or use source='arm' for this scope"
         )
-        return [_row(scope.label, "truncated", None, message)]
+        return [_row(path, "truncated", None, message) for path in scope.paths]
     if partial:
         message = (
             f"allowPartialScopes was on for {scope.label}: Resource Graph may have left out "
             "subscriptions beyond its limit without saying so; pass subscription ids (sent "
             "in batches of 1,000) for a complete answer"
         )
-        return [_row(scope.label, "partial", None, message)]
+        return [_row(path, "partial", None, message) for path in scope.paths]
     return []
 
 
