@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 import mlreg_frames as mf
 from mlreg_frames.emulator.graphsim import graph_row
 from mlreg_frames.flatten.graphrow import REGISTRY_TYPE, from_graph_row
-from mlreg_frames.sources.graph import GraphScope, batches, graph_scopes
 from mlreg_frames.sources.graphclient import QuotaPacer, parse_resets_after
+from mlreg_frames.sources.graphscope import GraphScope, batches, graph_scopes
 from mlreg_frames.synth import generate_fleet
 
 ID = "/subscriptions/AB-12/resourceGroups/RG-Ml/providers/Microsoft.MachineLearningServices/registries/r1"
