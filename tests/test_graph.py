@@ -78,6 +78,7 @@ def test_arm_and_graph_give_the_same_tables(fleet_kind: str) -> None:
         by_arm = fetch_registries(endpoint=arm.endpoint, credential=arm.credential())
         by_graph = _graph(arm)
     assert len(by_graph.registries) == len(by_arm.registries) > 0
+    by_graph.validate()
     a, g = _without(by_arm, [*ARM_ONLY, "tenant_id"]), _without(by_graph, [*ARM_ONLY, "tenant_id"])
     for name in schema.TABLE_NAMES:
         pd.testing.assert_frame_equal(a[name], g[name], obj=name)
@@ -163,6 +164,16 @@ def test_5xx_and_dropped_connections_are_retried(fleet: ArmEmulator) -> None:
     fleet.add_fault(Fault("drop", match="resourcegraph", times=1))
     tables = _graph(fleet)
     assert set(tables.registries["registry_id"]) == _ids(fleet)
+    many = [str(uuid.UUID(int=i + 1)) for i in range(1000)]
+    fleet.add_fault(Fault("drop", match="resourcegraph", times=FAST["max_attempts"]))
+    tables = _graph(fleet, [*many, *_subs(fleet)])  # the first batch is never answered
+    assert set(tables.fetch_errors["error_code"]) == {"ConnectionError"}
+    assert set(tables.fetch_errors["subscription_id"]) == set(many)
+    assert set(tables.registries["registry_id"]) == _ids(fleet)
+    fleet.add_fault(Fault("drop", match="resourcegraph"))
+    with pytest.raises(FetchError, match="no answer") as info:
+        _graph(fleet, [*many, *_subs(fleet)])
+    assert "all 2 Resource Graph requests failed" in str(info.value)
 
 
 def test_management_groups_map_to_their_subscriptions() -> None:

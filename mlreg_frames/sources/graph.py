@@ -74,7 +74,10 @@ GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
 
 def _row(path: str, outcome: str, exc: BaseException | None, message: str) -> dict[str, Any]:
     sub = path[15:] if path.startswith("/subscriptions/") else None
-    code = getattr(exc, "code", None) or (None if exc is None else type(exc).__name__)
+    code = getattr(exc, "code", None)
+    if code is None and exc is not None:  # the client-side failure class, as for ARM
+        cause = exc.__cause__
+        code = type(cause if type(exc) is FetchError and cause is not None else exc).__name__
     return {
         "scope": path,
         "subscription_id": sub,
