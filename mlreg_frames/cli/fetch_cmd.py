@@ -183,9 +183,10 @@ def fetch_command(
     progress: bool,
     storage_option: tuple[str, ...],
 ) -> None:
-    """Fetch registries from Azure Resource Manager into Parquet tables.
+    """Fetch registries from Azure Resource Manager (or Resource Graph) into Parquet tables.
 
-    Exit status: 0 all scopes read, 2 some failed (the rest written), 1 nothing read.
+    Exit status: 0 all scopes read, 2 some failed or came back truncated (the rest written),
+    1 nothing read.
 
     Example: mlreg-frames fetch -s 00000000-0000-0000-0000-000000000000 --out out/
     """
