@@ -37,6 +37,7 @@ lint: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_flatten.py
 	$(BIN)/python benchmarks/bench_fetch.py
+	$(BIN)/python benchmarks/bench_tenant.py
 
 clean:
 	rm -rf $(VENV) node_modules out .pytest_cache

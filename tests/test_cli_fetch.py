@@ -191,3 +191,40 @@ def test_every_command_has_help_and_is_documented() -> None:
     helptext = CliRunner().invoke(main, ["emulator", "--help"]).stdout
     for option in ("--port", "--latency-ms", "--fleet", "--pages-per-scope"):
         assert option in helptext
+
+
+def test_fetch_from_resource_graph_by_management_group(arm: ArmEmulator, tmp_path: Path) -> None:
+    subs = _subs(arm)
+    arm.graph.management_groups = {"prod": subs[:2]}
+    result = _fetch(arm, tmp_path / "out", "--source", "graph", "-m", "prod")
+    assert result.exit_code == 0, result.output
+    assert "from 1 of 1 scopes" in result.stdout
+    tables = mf.read_parquet(tmp_path / "out")
+    assert set(tables.registries["subscription_id"]) == set(subs[:2])
+    assert tables.registries["tenant_id"].notna().all()
+    assert [(r.method, r.status) for r in arm.requests] == [("POST", 200)]
+
+
+def test_a_truncated_graph_answer_exits_2(arm: ArmEmulator, tmp_path: Path) -> None:
+    arm.add_fault(Fault("truncate", match="resourcegraph"))
+    result = _fetch(arm, tmp_path / "out", "--source", "graph")
+    assert result.exit_code == 2, result.output
+    assert "truncated /: Resource Graph truncated the answer" in result.stderr
+
+
+def test_a_management_group_needs_the_graph_source(tmp_path: Path) -> None:
+    result = _fetch_args(tmp_path, "-m", "prod")
+    assert result.exit_code == 2 and "--management-group needs --source graph" in result.stderr
+
+
+def _fetch_args(tmp_path: Path, *args: str) -> Result:
+    base = ["fetch", "--token-env", "MLREG_TEST_TOKEN", "--out", str(tmp_path), "--no-progress"]
+    return CliRunner().invoke(main, [*base, *args], env=ENV)
+
+
+def test_demo_from_resource_graph(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--source", "graph", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "fetched from Resource Graph over HTTP in 1 requests" in result.stdout
+    tables = mf.read_parquet(tmp_path)
+    assert len(tables.registries) >= 30 and tables.registries["tenant_id"].notna().all()

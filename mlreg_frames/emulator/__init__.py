@@ -2,12 +2,14 @@
 
 :mod:`.server` is the HTTP server on 127.0.0.1 (:class:`ArmEmulator`); :mod:`.armsim` is the
 model it serves (the bundled sample or a synthetic fleet, paged by ``nextLink``) with fault
-injection (:class:`Fault`: 429 with ``Retry-After``, 5xx, ARM error bodies, latency).
+injection (:class:`Fault`: 429 with ``Retry-After``, 5xx, ARM error bodies, latency);
+:mod:`.graphsim` answers Azure Resource Graph queries over the same registries.
 """
 
 from __future__ import annotations
 
 from .armsim import ArmModel, load_pages, sample_dir
+from .graphsim import GraphModel
 from .server import ArmEmulator, Fault, Request
 
-__all__ = ["ArmEmulator", "ArmModel", "Fault", "Request", "load_pages", "sample_dir"]
+__all__ = ["ArmEmulator", "ArmModel", "Fault", "GraphModel", "Request", "load_pages", "sample_dir"]

@@ -8,7 +8,8 @@ bundled sample by default) or a generated fleet, with absolute ``nextLink``s car
 latency, malformed bodies, empty pages with a ``nextLink``, repeated, foreign and endless
 ``nextLink``s, and hostile bodies (huge, gzip bombs, garbage gzip, a slow drip).
 Every request is counted, so tests can assert on what reached the server. What ARM answers is
-decided in :mod:`mlreg_frames.emulator.armsim`; this module is the HTTP around it.
+decided in :mod:`mlreg_frames.emulator.armsim`, what Resource Graph answers to POSTed queries in
+:mod:`mlreg_frames.emulator.graphsim`; this module is the HTTP around them.
 
 Example::
 
@@ -38,6 +39,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ..errors import MlregFramesError
 from ..sources.auth import StaticTokenCredential
 from .armsim import Answer, ArmModel, Fault, sample_dir
+from .graphsim import GraphModel
 
 __all__ = ["ArmEmulator", "Fault", "Request", "sample_dir"]
 
@@ -81,6 +83,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.emulator._handle(self)
 
+    def do_POST(self) -> None:  # Resource Graph queries
+        self.server.emulator._handle(self)
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("emulator: " + format, *args)
 
@@ -99,13 +104,24 @@ class ArmEmulator(ArmModel):
     Takes every argument of :class:`~mlreg_frames.emulator.armsim.ArmModel` (registries,
     subscriptions, page_size, pages_per_scope, token, latency, faults), plus ``host`` and
     ``port`` (0 picks a free port). Use it as a context manager, or ``start()``/``close()``.
+    Resource Graph queries (POST) are answered by ``self.graph``, a
+    :class:`~mlreg_frames.emulator.graphsim.GraphModel` built with the ``graph`` options
+    (``management_groups``, ``quota``, ``window``, ``page_size``, ``scope_limit``).
 
     Attributes:
         max_in_flight: the most requests it was answering at once (shows concurrency).
     """
 
-    def __init__(self, *args: Any, host: str = "127.0.0.1", port: int = 0, **options: Any):
+    def __init__(
+        self,
+        *args: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        graph: dict[str, Any] | None = None,
+        **options: Any,
+    ):
         super().__init__(*args, **options)
+        self.graph = GraphModel(self, **(graph or {}))
         self._records: list[Request] = []
         self._in_flight = 0
         self.max_in_flight = 0
@@ -209,10 +225,15 @@ class ArmEmulator(ArmModel):
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             authorization = handler.headers.get("Authorization")
-            answer = self.answer(handler.path, authorization, self.endpoint)
+            if handler.command == "POST":
+                size = int(handler.headers.get("Content-Length") or 0)
+                payload = handler.rfile.read(size) if size > 0 else b""
+                answer = self.graph.answer(handler.path, authorization, payload)
+            else:
+                answer = self.answer(handler.path, authorization, self.endpoint)
             parts = urlsplit(handler.path)
             record = Request(
-                "GET",
+                handler.command,
                 parts.path,
                 dict(parse_qsl(parts.query)),
                 authorization,

@@ -24,6 +24,7 @@ import re
 from typing import Any
 
 from ..errors import FlattenError
+from .graphrow import from_graph_row
 
 __all__ = ["Ctx", "Rows", "parse_arm_id", "walk_registry"]
 
@@ -358,6 +359,7 @@ def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows]:
             f"value[{index}]",
         )
     extra: dict[str, Any] = {}
+    reg, tenant = from_graph_row(reg, extra)  # Resource Graph rows: ARG's additions
     if not reg.keys() <= _K_REGISTRY.exact:
         reg = _norm(reg, _K_REGISTRY, "", extra)
     arm_id = reg.get("id")
@@ -390,7 +392,7 @@ def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows]:
     rows = Rows()
     rows.registries.append(
         (
-            rid, arm_id, reg.get("name"), sub, rg, location, reg.get("kind"),
+            rid, arm_id, reg.get("name"), sub, rg, location, reg.get("kind") or None,
             rtype, sku.get("name"), sku.get("tier"), sku.get("size"),
             sku.get("family"), sku.get("capacity"), identity.get("type"),
             props.get("publicNetworkAccess"), props.get("intellectualPropertyPublisher"),
@@ -399,7 +401,7 @@ def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows]:
             None if region_list is None else len(regions),
             sysdata.get("createdAt"), sysdata.get("createdBy"),
             sysdata.get("createdByType"), sysdata.get("lastModifiedAt"),
-            sysdata.get("lastModifiedBy"), sysdata.get("lastModifiedByType"), extra,
+            sysdata.get("lastModifiedBy"), sysdata.get("lastModifiedByType"), tenant, extra,
         )
     )  # fmt: skip
     _regions(rows, rid, location, regions, ctx)

@@ -75,11 +75,12 @@ REGISTRIES = Table(
             "Resource group parsed from the id; null if the id does not parse.",
         ),
         _c("location", "string", "The primary Azure region."),
-        _c("kind", "string", "ARM `kind`."),
+        _c("kind", "string", "ARM `kind`; null when absent or empty."),
         _c(
             "type",
             "string",
-            "ARM resource type, e.g. Microsoft.MachineLearningServices/registries.",
+            "ARM resource type, e.g. Microsoft.MachineLearningServices/registries (Resource "
+            "Graph's lower-cased type is given ARM's spelling).",
         ),
         _c("sku_name", "string", "`sku.name`."),
         _c("sku_tier", "string", "`sku.tier` (Free, Basic, Standard, Premium)."),
@@ -119,6 +120,12 @@ REGISTRIES = Table(
         _c("last_modified_at", "timestamp", "`systemData.lastModifiedAt`, UTC."),
         _c("last_modified_by", "string", "`systemData.lastModifiedBy`."),
         _c("last_modified_by_type", "string", "`systemData.lastModifiedByType`."),
+        _c(
+            "tenant_id",
+            "string",
+            "`tenantId` of a Resource Graph row (source=graph); null from ARM, which does not "
+            "return it.",
+        ),
         _EXTRA,
     ),
 )
@@ -276,7 +283,13 @@ FETCH_ERRORS = Table(
         _c("scope", "string", "The ARM scope, e.g. /subscriptions/<id>/resourceGroups/<rg>."),
         _c("subscription_id", "string", "The subscription of the scope."),
         _c("resource_group", "string", "The resource group of the scope, if any."),
-        _c("outcome", "string", "`failed` or `skipped` (e.g. a Disabled subscription)."),
+        _c(
+            "outcome",
+            "string",
+            "`failed`, `skipped` (e.g. a Disabled subscription), or from Resource Graph "
+            "`truncated` (resultTruncated: rows are missing) or `partial` (allowPartialScopes "
+            "was on: some subscriptions may be left out).",
+        ),
         _c("http_status", "int", "The HTTP status of the last answer, if there was one."),
         _c("error_code", "string", "ARM error code, or the client-side failure class."),
         _c("message", "string", "What went wrong and what to do."),

@@ -233,8 +233,9 @@ class ArmClient:
         scope: str | None = None,
         subscription_id: str | None = None,
         resource_group: str | None = None,
+        body: dict[str, Any] | None = None,
     ) -> ListPage:
-        """GET ``url`` with retries; the JSON object body, or an error.
+        """GET ``url`` (POST ``body`` as JSON when given) with retries; the JSON object body.
 
         Raises:
             ArmError: ARM answered with an error status (after retries, for 429 and 5xx).
@@ -244,7 +245,12 @@ class ArmClient:
             InsecureEndpointError: ``url`` is not on the endpoint's origin.
         """
         return self.send(
-            "GET", url, scope=scope, subscription_id=subscription_id, resource_group=resource_group
+            "GET" if body is None else "POST",  # Resource Graph queries are POSTs
+            url,
+            json_body=body,
+            scope=scope,
+            subscription_id=subscription_id,
+            resource_group=resource_group,
         )
 
     def send(

@@ -55,6 +55,7 @@ from .auth import (
     resolve_endpoint,
 )
 from .client import ArmClient, ListPage, RetryPolicy, make_session
+from .graph import fetch_graph
 from .guard import REDACTOR, guarded_logger
 from .limits import (
     DEFAULT_MAX_PAGE_BYTES,
@@ -544,6 +545,8 @@ def fetch_registries(
     subscription_ids: str | Iterable[str] | None = None,
     resource_group: str | None = None,
     *,
+    source: str = "arm",
+    management_groups: str | Iterable[str] | None = None,
     credential: TokenCredential | None = None,
     endpoint: str = "https://management.azure.com",
     cloud: str | None = None,
@@ -569,6 +572,12 @@ def fetch_registries(
             iterator is checked item by item as it is read.
         resource_group: list only this resource group (``Registries - List``) in the given
             subscription(s).
+        source: ``"arm"`` (per subscription, the default) or ``"graph"``: one Azure
+            Resource Graph query per tenant, management group or 1,000 subscriptions
+            (:func:`~mlreg_frames.sources.graph.fetch_graph`; ``api_version`` and
+            ``max_workers`` do not apply). See docs/fetch.md for when to use which.
+        management_groups: with ``source="graph"``: read every subscription under these
+            management groups.
         credential: anything with ``get_token(scope)``; default ``DefaultAzureCredential()``.
         endpoint: the ARM endpoint (sovereign clouds, the local emulator); the token goes
             only there.
@@ -608,6 +617,14 @@ def fetch_registries(
 
         >>> tables = fetch_registries(["sub-a", "sub-b"], max_workers=4)   # doctest: +SKIP
     """
+    if source not in ("arm", "graph"):
+        raise InvalidArgumentError(
+            f"source must be 'arm' or 'graph', got {source!r}", argument="source"
+        )
+    if management_groups is not None and source != "graph":
+        raise InvalidArgumentError(
+            "management_groups needs source='graph' (--source graph)", argument="management_groups"
+        )
     subscription_ids = _subscription_ids(subscription_ids)
     resource_group = _text_argument("resource_group", resource_group)
     _text_argument("api_version", api_version, allow_none=False)
@@ -623,6 +640,14 @@ def fetch_registries(
         raise InvalidArgumentError(
             f"raw_dir must be a folder path or None, got {raw_dir!r}", argument="raw_dir"
         )
+    if source == "graph":
+        return fetch_graph(
+            subscription_ids, resource_group, management_groups=management_groups,
+            credential=credential, endpoint=endpoint, cloud=cloud, timeout=timeout,
+            max_attempts=max_attempts, max_retry_after=max_retry_after,
+            backoff_base=backoff_base, progress=progress, raw_dir=raw_dir, session=session,
+            limits=limits,
+        )  # fmt: skip
     endpoint = check_endpoint(resolve_endpoint(endpoint, cloud))
     if credential is None:
         credential = default_credential(endpoint)
