@@ -2,12 +2,19 @@
 
 Exit codes of ``fetch``: 0 when every scope was read, 2 when some failed (the rest is written
 and the failures printed), 1 when nothing could be read.
+
+``fetch`` signs in before anything else (and before its progress bar), so a missing Azure
+sign-in is one line that says what to do; ``--debug`` shows each credential's failure.
+``--raw DIR`` writes each run into its own new subfolder ``DIR/<UTC time>``, so pages of
+earlier runs never mix into ``mlreg-frames flatten DIR/<run>``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +23,19 @@ import pandas as pd
 
 from ..analysis.costs import join_costs, read_cost_export
 from ..emulator.server import ArmEmulator, sample_dir
-from ..sources.auth import CLOUDS, StaticTokenCredential
+from ..sources.auth import (
+    CLOUDS,
+    StaticTokenCredential,
+    TokenCredential,
+    default_credential,
+    is_loopback,
+    resolve_endpoint,
+    token_scope,
+)
 from ..sources.fetch import API_VERSION, fetch_registries
 from ..tables import RegistryTables
-from ._base import handle_errors, main
+from ._base import debug_enabled, handle_errors, main, one_line
+from ._options import COUNT, PORT_OR_ANY, FiniteFloat, HttpUrl, NonEmpty
 from .lake_cmd import parse_storage_options, storage_options_option
 
 __all__ = [
@@ -28,6 +44,7 @@ __all__ = [
     "demo_command",
     "emulator_command",
     "fetch_command",
+    "new_run_folder",
     "summary",
 ]
 
@@ -45,7 +62,10 @@ def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
 
 
 def summary(tables: RegistryTables) -> str:
-    """Registries per region and subscription, and exposure counts, as printable text.
+    """Registries per home region and subscription, and exposure counts, as printable text.
+
+    The region table counts each registry once, in its home region (``location``);
+    replica regions are not counted there (the overview chart of regions counts both).
 
     Example::
 
@@ -62,8 +82,11 @@ def summary(tables: RegistryTables) -> str:
         margins=True,
         margins_name="total",
     )
-    by_region.index.name, by_region.columns.name = "region", "subscription"
-    lines += ["", "Registries per region and subscription:", by_region.to_string(), ""]
+    by_region.index.name, by_region.columns.name = "home region", "subscription"
+    title = (
+        "Registries per home region and subscription (each registry once; replicas not counted):"
+    )
+    lines += ["", title, by_region.to_string(), ""]
     public = int((regs["public_network_access"].str.lower() == "enabled").sum())
     with_pe = tables.pe_connections["registry_id"].nunique()
     lines.append("Exposure:")
@@ -79,9 +102,10 @@ def summary(tables: RegistryTables) -> str:
 def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> str:
     """Totals of a :func:`~mlreg_frames.analysis.join_costs` frame as printable text.
 
-    Per currency: the total, what matched no registry, what was attributed to registries
-    (split into home and replica regions: what replication costs), and the registries that
-    cost most.
+    Per currency: the total, what was attributed to registries (split into home and replica
+    regions: what replication costs), what matched no registry, and the registries that
+    cost most. Amounts are in whole units of the currency; a total is rounded once and its
+    parts are derived from rounded figures, so the parts shown always add up to it.
 
     Example::
 
@@ -95,17 +119,25 @@ def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> st
     lines = []
     for currency, rows in joined.groupby(joined["currency"].fillna("?").astype(str)):
         matched = rows[rows["matched"].astype("boolean").fillna(False)]
-        total, attributed = rows["cost"].sum(), matched["cost"].sum()
-        home = matched.loc[matched["is_primary"].astype("boolean").fillna(False), "cost"].sum()
+        total, attributed = round(rows["cost"].sum()), round(matched["cost"].sum())
+        home = round(
+            matched.loc[matched["is_primary"].astype("boolean").fillna(False), "cost"].sum()
+        )
         top = matched.groupby(matched["name"].astype(str))["cost"].sum().nlargest(3)
+
+        def amount(value: float, unit: str = str(currency)) -> str:
+            return f"{value:,.0f} {unit}"
+
         lines += [
-            f"Cost ({source}{span}), {currency}:",
-            f"  total {total:,.0f}; {total - attributed:,.0f} matched no registry",
-            f"  attributed to {matched['registry_id'].nunique():,} registries: {attributed:,.0f} "
-            f"(home regions {home:,.0f}, replica regions {attributed - home:,.0f})",
+            f"Cost ({source}{span}), in whole {currency}:",
+            f"  total {amount(total)}",
+            f"  attributed to {matched['registry_id'].nunique():,} registries: "
+            f"{amount(attributed)} "
+            f"= home regions {amount(home)} + replica regions {amount(attributed - home)}",
+            f"  matched no registry: {amount(total - attributed)}",
         ]
         if len(top):
-            text = ", ".join(f"{name} {cost:,.0f}" for name, cost in top.items())
+            text = ", ".join(f"{name} {amount(round(cost))}" for name, cost in top.items())
             lines.append(f"  most expensive registries: {text}")
     return "\n".join(lines)
 
@@ -116,24 +148,40 @@ def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> st
     "-s",
     "subscriptions",
     multiple=True,
+    type=NonEmpty(),
     help="A subscription id (repeat for several); default: every subscription you can see.",
 )
-@click.option("--resource-group", "-g", default=None, help="Only this resource group.")
-@click.option("--endpoint", default=None, help="ARM endpoint URL (default: public Azure).")
+@click.option(
+    "--resource-group", "-g", type=NonEmpty(), default=None, help="Only this resource group."
+)
+@click.option(
+    "--endpoint", type=HttpUrl(), default=None, help="ARM endpoint URL (default: public Azure)."
+)
 @click.option("--cloud", type=click.Choice(sorted(CLOUDS)), default=None, help="Cloud preset.")
 @click.option(
     "--api-version",
+    type=NonEmpty(),
     default=API_VERSION,
     show_default=True,
     help="Microsoft.MachineLearningServices api-version of the registries list calls.",
 )
 @click.option("--out", required=True, type=_OUT, help="Folder for <table>.parquet.")
-@click.option("--raw", type=_OUT, default=None, help="Also save every page as received here.")
-@click.option("--lake", default=None, help="Also append a snapshot to this lake (path or URL).")
-@click.option("--workers", default=16, show_default=True, help="Scopes read at once.")
-@click.option("--max-attempts", default=6, show_default=True, help="Tries per page.")
 @click.option(
-    "--max-retry-after", default=60.0, show_default=True, help="Longest Retry-After honoured (s)."
+    "--raw",
+    type=_OUT,
+    default=None,
+    help="Also save every page as received, in a new subfolder DIR/<UTC time> per run "
+    "(`mlreg-frames flatten` on it rebuilds every table but fetch_errors).",
+)
+@click.option("--lake", default=None, help="Also append a snapshot to this lake (path or URL).")
+@click.option("--workers", type=COUNT, default=16, show_default=True, help="Scopes read at once.")
+@click.option("--max-attempts", type=COUNT, default=6, show_default=True, help="Tries per page.")
+@click.option(
+    "--max-retry-after",
+    type=FiniteFloat(min=0),
+    default=60.0,
+    show_default=True,
+    help="Longest Retry-After honoured (s).",
 )
 @click.option(
     "--token-env",
@@ -174,24 +222,27 @@ def fetch_command(
     """
     if endpoint and cloud:
         raise click.UsageError("pass --endpoint or --cloud, not both")
-    credential = None
+    options = parse_storage_options(storage_option) or None
+    target = resolve_endpoint(endpoint, cloud)
     if token_env:
         token = os.environ.get(token_env, "").strip()
         if not token:
             raise click.UsageError(f"environment variable {token_env} is empty or not set")
-        credential = StaticTokenCredential(token)
+        credential: TokenCredential = StaticTokenCredential(token)
+    else:
+        credential = signed_in_credential(target)
+    run_dir = new_run_folder(raw) if raw is not None else None
     tables = fetch_registries(
         list(subscriptions) or None,
         resource_group,
         credential=credential,
-        endpoint=endpoint or CLOUDS["public"],
-        cloud=cloud,
+        endpoint=target,
         api_version=api_version,
         max_workers=workers,
         max_attempts=max_attempts,
         max_retry_after=max_retry_after,
         progress=progress,
-        raw_dir=raw,
+        raw_dir=run_dir,
     )
     _write_tables(tables, out)
     errors = tables.fetch_errors
@@ -199,19 +250,80 @@ def fetch_command(
     scopes = len(tables.provenance.get("scopes", []))
     click.echo(
         f"fetched {len(tables.registries):,} registries from {scopes - failed} of {scopes} "
-        f"scopes; wrote {len(tables.counts())} tables to {out}"
+        f"scopes; wrote {_tables_written(tables)} to {out}"
     )
-    if raw is not None:
-        click.echo(f"saved the raw pages to {raw}")
+    if run_dir is not None:
+        click.echo(
+            f"saved the raw pages to {run_dir} (`mlreg-frames flatten {run_dir}` rebuilds the "
+            "tables but fetch_errors)"
+        )
     if lake:
         from ..lake.write import append
 
-        options = parse_storage_options(storage_option) or None
         snapshot = append(tables, lake, storage_options=options)
         click.echo(f"appended snapshot {snapshot} to {lake}")
     _print_errors(tables)
     if failed:
         sys.exit(2)
+
+
+def _tables_written(tables: RegistryTables) -> str:
+    """``8 tables (7 + fetch_errors with 1 row)``: the count of the files written, explained."""
+    errors = len(tables.fetch_errors)
+    rows = f"{errors:,} row" + ("" if errors == 1 else "s")
+    plain = len(tables.counts(include_errors=False))
+    return f"{len(tables.counts())} tables ({plain} + fetch_errors with {rows})"
+
+
+SIGN_IN_HINT = (
+    "sign in with `az login`, use a managed identity or set AZURE_TENANT_ID, "
+    "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or pass a token with --token-env VAR"
+)
+"""What to do when no Azure credential works (``credential=`` is the Python API's way)."""
+
+
+def signed_in_credential(endpoint: str) -> TokenCredential:
+    """``DefaultAzureCredential`` for ``endpoint``, with a token already fetched.
+
+    Signing in first makes a missing sign-in one clear error (azure-identity's per-credential
+    report is logged at DEBUG, shown with ``--debug``) before any request or progress bar.
+    """
+    credential = default_credential(endpoint)
+    quiet = logging.getLogger("azure.identity")
+    level = quiet.level
+    if not debug_enabled():
+        quiet.setLevel(logging.CRITICAL)  # its WARNING is a 14-line dump of every credential
+    try:
+        credential.get_token(token_scope(endpoint))
+    except Exception as exc:  # every credential type raises its own; all mean "not signed in"
+        first = one_line(str(exc).split("\n", 1)[0]) or type(exc).__name__
+        raise click.ClickException(
+            f"could not sign in to Azure for {endpoint} ({first}); {SIGN_IN_HINT}; "
+            "--debug shows why each credential failed"
+        ) from exc
+    finally:
+        quiet.setLevel(level)
+    return credential
+
+
+def new_run_folder(root: Path) -> Path:
+    """A new, empty ``root/<UTC time>`` folder for one run's raw pages (``-2``... if taken).
+
+    Example::
+
+        >>> new_run_folder(Path("raw"))   # doctest: +SKIP
+        PosixPath('raw/20261129T004512Z')
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    for attempt in range(1, 1000):
+        folder = root / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise click.ClickException(f"cannot create a new run folder in {root}; clean it up")
 
 
 @main.command("demo")
@@ -269,17 +381,29 @@ def _write_tables(tables: RegistryTables, out: Path) -> None:
     show_default=True,
     help="Address to listen on; keep it on loopback (clients send http only there).",
 )
-@click.option("--port", default=8080, show_default=True, help="0 picks a free port.")
-@click.option("--latency-ms", default=0.0, show_default=True, help="Added to every request.")
-@click.option("--fleet", type=int, default=None, help="Serve N generated registries.")
-@click.option("--subscriptions", type=int, default=3, show_default=True, help="For --fleet.")
-@click.option("--seed", type=int, default=0, show_default=True, help="For --fleet.")
+@click.option(
+    "--port", type=PORT_OR_ANY, default=8080, show_default=True, help="0 picks a free port."
+)
+@click.option(
+    "--latency-ms",
+    type=FiniteFloat(min=0),
+    default=0.0,
+    show_default=True,
+    help="Added to every request.",
+)
+@click.option("--fleet", type=COUNT, default=None, help="Serve N generated registries.")
+@click.option("--subscriptions", type=COUNT, default=3, show_default=True, help="For --fleet.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="For --fleet."
+)
 @click.option("--pages", type=click.Path(exists=True), default=None, help="Serve these pages.")
 @click.option(
-    "--page-size", type=int, default=10, show_default=True, help="Registries per list page."
+    "--page-size", type=COUNT, default=10, show_default=True, help="Registries per list page."
 )
-@click.option("--pages-per-scope", type=int, default=None, help="Cut each scope into N pages.")
-@click.option("--token", default=None, help="Accept only this bearer token (default: any).")
+@click.option("--pages-per-scope", type=COUNT, default=None, help="Cut each scope into N pages.")
+@click.option(
+    "--token", type=NonEmpty(), default=None, help="Accept only this bearer token (default: any)."
+)
 @handle_errors
 def emulator_command(
     host: str,
@@ -297,6 +421,14 @@ def emulator_command(
 
     Example: mlreg-frames emulator --port 8080 --fleet 500 --subscriptions 20 --latency-ms 50
     """
+    if fleet is not None and pages is not None:
+        raise click.UsageError("pass --fleet or --pages, not both")
+    if not _is_loopback_host(host):
+        click.echo(
+            f"warning: listening on {host} exposes the emulator (and any --token) beyond this "
+            "machine; use 127.0.0.1 unless you mean it",
+            err=True,
+        )
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -322,3 +454,8 @@ def emulator_command(
         pass
     finally:
         arm.close()
+
+
+def _is_loopback_host(host: str) -> bool:
+    """``127.0.0.1``, ``[::1]``, ``localhost``: addresses only this machine reaches."""
+    return is_loopback(host.strip("[]"))
