@@ -215,3 +215,25 @@ def test_every_command_has_help_and_is_documented() -> None:
     helptext = CliRunner().invoke(main, ["emulator", "--help"]).stdout
     for option in ("--port", "--latency-ms", "--fleet", "--pages-per-scope"):
         assert option in helptext
+
+
+def test_each_raw_run_gets_its_own_folder(arm: ArmEmulator, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    first = _fetch(arm, tmp_path / "one", "--raw", str(raw))
+    second = _fetch(arm, tmp_path / "two", "--raw", str(raw))
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    runs = sorted(p for p in raw.iterdir())
+    assert len(runs) == 2 and all(p.is_dir() for p in runs)
+    assert f"saved the raw pages to {runs[0]}" in first.stdout
+    assert f"saved the raw pages to {runs[1]}" in second.stdout
+    # each run's folder rebuilds that run's tables (fetch_errors excepted): nothing mixed in
+    fetched = mf.read_parquet(tmp_path / "two")
+    rebuilt = mf.flatten(mf.read_pages(runs[1]))
+    for name, frame in fetched.items():
+        pd.testing.assert_frame_equal(rebuilt[name], frame, check_like=False)
+
+
+def test_fetch_reports_the_tables_it_wrote(arm: ArmEmulator, tmp_path: Path) -> None:
+    result = _fetch(arm, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert f"wrote 8 tables (7 + fetch_errors with 0 rows) to {tmp_path / 'out'}" in result.stdout

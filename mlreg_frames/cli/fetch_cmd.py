@@ -231,6 +231,7 @@ def fetch_command(
         credential: TokenCredential = StaticTokenCredential(token)
     else:
         credential = signed_in_credential(target)
+    _writable_folder(out)  # before a long fetch, not after it
     run_dir = new_run_folder(raw) if raw is not None else None
     tables = fetch_registries(
         list(subscriptions) or None,
@@ -369,9 +370,21 @@ def _write_tables(tables: RegistryTables, out: Path) -> None:
     try:
         tables.to_parquet(out)
     except OSError as exc:
-        raise click.ClickException(
-            f"cannot write the tables to {out}: {exc.strerror or exc}; pick another --out folder"
-        ) from exc
+        raise _cannot_write(out, exc) from exc
+
+
+def _writable_folder(out: Path) -> None:
+    """Create ``out`` now, so a folder that cannot be written fails before any fetching."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(out, exc) from exc
+
+
+def _cannot_write(out: Path, exc: OSError) -> click.ClickException:
+    return click.ClickException(
+        f"cannot write the tables to {out}: {exc.strerror or exc}; pick another --out folder"
+    )
 
 
 @main.command("emulator")

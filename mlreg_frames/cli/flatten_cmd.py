@@ -10,12 +10,13 @@ from ..flatten.engine import flatten
 from ..pages import read_pages
 from ..schema.dictionary import data_dictionary_markdown
 from ._base import handle_errors, main
+from ._options import NonEmpty
 
 __all__ = ["dictionary_command", "flatten_command"]
 
 
 @main.command("flatten")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1, required=True, type=NonEmpty())
 @click.option(
     "--out",
     "out",
