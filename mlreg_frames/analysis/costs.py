@@ -129,8 +129,8 @@ def normalise_costs(
     """A raw export frame (either format) -> the normalised cost frame of :data:`COST_COLUMNS`.
 
     ``resource_id`` is lower-cased (ARM ids are case-insensitive) with a leading ``/``;
-    ``date`` is the charge day at midnight UTC (:data:`DATE_DTYPE`), ``month`` its ``YYYY-MM``; ``resource_location`` is the
-    region normalised like :func:`mlreg_frames.analysis.norm_region`. The format found is
+    ``date`` is the charge day at midnight UTC (:data:`DATE_DTYPE`), ``month`` its
+    ``YYYY-MM``; ``resource_location`` is the region normalised like :func:`mlreg_frames.analysis.norm_region`. The format found is
     in ``result.attrs["format"]``; ``cost_column`` overrides which column is the cost.
 
     Raises:
@@ -201,7 +201,8 @@ def read_cost_export(
 
     Returns:
         One row per export row, columns :data:`COST_COLUMNS`: ``resource_id`` (lower-cased),
-        ``date`` (the charge day at 00:00 UTC, ``datetime64[us, UTC]``), ``month`` (``YYYY-MM``), ``cost`` (float, billing currency), ``currency``,
+        ``date`` (the charge day at 00:00 UTC, ``datetime64[us, UTC]``), ``month``
+        (``YYYY-MM``), ``cost`` (float, billing currency), ``currency``,
         ``resource_location``, ``service``. ``attrs["format"]`` is ``"cost-details"`` or
         ``"focus"``.
 
