@@ -130,8 +130,9 @@ def normalise_costs(
 
     ``resource_id`` is lower-cased (ARM ids are case-insensitive) with a leading ``/``;
     ``date`` is the charge day at midnight UTC (:data:`DATE_DTYPE`), ``month`` its
-    ``YYYY-MM``; ``resource_location`` is the region normalised like :func:`mlreg_frames.analysis.norm_region`. The format found is
-    in ``result.attrs["format"]``; ``cost_column`` overrides which column is the cost.
+    ``YYYY-MM``; ``resource_location`` is the region normalised like
+    :func:`mlreg_frames.analysis.norm_region`. The format found is in
+    ``result.attrs["format"]``; ``cost_column`` overrides which column is the cost.
 
     Raises:
         CostExportError: the columns match neither format, or a cost or date does not parse.
