@@ -11,15 +11,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner, Result
 
 import mlreg_frames as mf
 from mlreg_frames.cli import main
+from mlreg_frames.cli._base import describe_os_error
 
 from .helpers import SAMPLE
 
@@ -235,3 +238,20 @@ def test_a_real_process_prints_one_line(work: Path, args: list[str]) -> None:
     )
     _one_line_error(done.returncode, done.stderr, done.stdout)
     assert "mlreg-frames" in done.stderr or "Error: " in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "network error: Connection refused"),
+        (socket.gaierror(-2, "Name or service not known"), "network error: Name or service"),
+        (TimeoutError("timed out"), "network error: timed out"),
+        (requests.ConnectionError("HTTPSConnectionPool: Max retries exceeded"), "network error"),
+        (OSError(113, "No route to host"), "network error: No route to host"),
+        (PermissionError(13, "Permission denied", "out/x"), "out/x: Permission denied; check"),
+    ],
+)
+def test_os_errors_say_what_failed(error: OSError, said: str) -> None:
+    text = describe_os_error(error)
+    assert text.startswith(said), text
+    assert ("check the path" in text) == isinstance(error, PermissionError)

@@ -12,7 +12,7 @@ import mlreg_frames as mf
 from mlreg_frames.cli import main
 from mlreg_frames.cli.fetch_cmd import summary
 
-from .helpers import SAMPLE
+from .helpers import ROOT, SAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +80,18 @@ def test_flatten_lists_every_table_it_writes(tmp_path: Path) -> None:
     assert sorted(row.split()[0] for row in rows) == written
     assert last == f"wrote {len(written)} tables to {tmp_path}"
     assert pd.Series([int(row.split()[1]) for row in rows]).ge(0).all()
+
+
+def test_the_readme_report_command_runs_as_written(tmp_path: Path) -> None:
+    """The README's ``report ... --costs data/sample/costs.csv`` names a file that exists."""
+    pytest.importorskip("matplotlib")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(x for x in readme.splitlines() if "mlreg-frames report --from out/" in x)
+    command = line.split("`mlreg-frames ", 1)[1].split("`", 1)[0].split()
+    assert command[-2:] == ["--costs", "data/sample/costs.csv"]
+    assert (ROOT / command[-1]).is_file()
+    out = tmp_path / "out"
+    mf.flatten(mf.read_pages(SAMPLE)).to_parquet(out)
+    args = ["report", "--from", str(out), "--out", str(tmp_path / "o.png")]
+    result = CliRunner().invoke(main, [*args, "--costs", str(ROOT / command[-1]), "--dpi", "20"])
+    assert result.exit_code == 0, result.output

@@ -95,7 +95,7 @@ def describe_os_error(exc: OSError) -> str:
         >>> describe_os_error(ConnectionRefusedError(111, "Connection refused"))
         'network error: Connection refused; check the address, the network and any proxy'
     """
-    if isinstance(exc, (requests.RequestException, socket.gaierror, socket.timeout)) or (
+    if isinstance(exc, (requests.RequestException, socket.gaierror, TimeoutError)) or (
         isinstance(exc, ConnectionError) or exc.errno in _NETWORK_ERRNOS
     ):
         return (
