@@ -11,6 +11,7 @@ earlier runs never mix into ``mlreg-frames flatten DIR/<run>``.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -374,11 +375,18 @@ def _write_tables(tables: RegistryTables, out: Path) -> None:
 
 
 def _writable_folder(out: Path) -> None:
-    """Create ``out`` now, so a folder that cannot be written fails before any fetching."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _cannot_write(out, exc) from exc
+    """Fail now, before a long fetch, if ``out`` cannot become a folder we can write in.
+
+    Nothing is created: a fetch that reads nothing leaves no empty folder behind.
+    """
+    existing = out
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        error = NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
+        raise _cannot_write(out, error)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _cannot_write(out, PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
 
 
 def _cannot_write(out: Path, exc: OSError) -> click.ClickException:
