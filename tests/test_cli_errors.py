@@ -255,3 +255,16 @@ def test_os_errors_say_what_failed(error: OSError, said: str) -> None:
     text = describe_os_error(error)
     assert text.startswith(said), text
     assert ("check the path" in text) == isinstance(error, PermissionError)
+
+
+def test_a_bare_command_shows_the_help() -> None:
+    result = CliRunner().invoke(main, [])
+    assert result.exit_code == 2
+    assert "Commands:" in result.output and "Traceback" not in result.output
+
+
+def test_an_address_that_cannot_be_used_is_only_an_error() -> None:
+    # 192.0.2.1 (TEST-NET-1) is on no interface here: binding fails at once, no traffic
+    result = CliRunner().invoke(main, ["emulator", "--host", "192.0.2.1", "--port", "0"])
+    _one_line_error(result.exit_code, result.stderr)
+    assert "cannot listen on 192.0.2.1" in result.stderr

@@ -150,6 +150,9 @@ class _Group(click.Group):
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a bare `mlreg-frames`: the help
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             _fail(_usage_line(exc), exc.exit_code, exc)
         except click.ClickException as exc:

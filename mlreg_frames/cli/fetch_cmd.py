@@ -174,7 +174,12 @@ def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> st
     help="Also save every page as received, in a new subfolder DIR/<UTC time> per run "
     "(`mlreg-frames flatten` on it rebuilds every table but fetch_errors).",
 )
-@click.option("--lake", default=None, help="Also append a snapshot to this lake (path or URL).")
+@click.option(
+    "--lake",
+    type=NonEmpty(),
+    default=None,
+    help="Also append a snapshot to this lake (path or URL).",
+)
 @click.option("--workers", type=COUNT, default=16, show_default=True, help="Scopes read at once.")
 @click.option("--max-attempts", type=COUNT, default=6, show_default=True, help="Tries per page.")
 @click.option(
@@ -444,12 +449,6 @@ def emulator_command(
     """
     if fleet is not None and pages is not None:
         raise click.UsageError("pass --fleet or --pages, not both")
-    if not _is_loopback_host(host):
-        click.echo(
-            f"warning: listening on {host} exposes the emulator (and any --token) beyond this "
-            "machine; use 127.0.0.1 unless you mean it",
-            err=True,
-        )
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -464,6 +463,12 @@ def emulator_command(
         arm = ArmEmulator.from_pages(pages, **options)
     else:
         arm = ArmEmulator(**options)
+    if not _is_loopback_host(host):  # said once it listens: a bad address is only its error
+        click.echo(
+            f"warning: listening on {host} exposes the emulator (and any --token) beyond this "
+            "machine; use 127.0.0.1 unless you mean it",
+            err=True,
+        )
     click.echo(
         f"ARM emulator on {arm.endpoint} ({len(arm.registries)} registries, "
         f"{len(arm.subscriptions)} subscriptions); Ctrl-C stops it"
