@@ -163,7 +163,7 @@ def test_an_unexpected_exception_is_an_internal_error(
         assert shown.exit_code == 1
         assert "Traceback (most recent call last)" in shown.stderr
         assert "RuntimeError: boom" in shown.stderr
-        assert shown.stderr.endswith("(rerun with --debug and report it)\n")
+        assert shown.stderr.endswith("(report it with the traceback above)\n")
     by_env = _invoke(work, ["flatten", str(SAMPLE), "--out", "o"], MLREG_FRAMES_DEBUG="1")
     assert "Traceback (most recent call last)" in by_env.stderr
 
@@ -268,3 +268,14 @@ def test_an_address_that_cannot_be_used_is_only_an_error() -> None:
     result = CliRunner().invoke(main, ["emulator", "--host", "192.0.2.1", "--port", "0"])
     _one_line_error(result.exit_code, result.stderr)
     assert "cannot listen on 192.0.2.1" in result.stderr
+
+
+def test_debug_logging_is_undone_after_the_run(work: Path) -> None:
+    import logging
+
+    before = {n: logging.getLogger(n).level for n in ("mlreg_frames", "azure.identity")}
+    handlers = len(logging.getLogger("mlreg_frames").handlers)
+    result = _invoke(work, ["--debug", "flatten", "missing.json", "--out", "o"])
+    assert result.exit_code == 1 and "Traceback" in result.stderr
+    assert {n: logging.getLogger(n).level for n in before} == before
+    assert len(logging.getLogger("mlreg_frames").handlers) == handlers

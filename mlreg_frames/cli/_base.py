@@ -38,28 +38,56 @@ __all__ = ["DEBUG_ENV", "debug_enabled", "describe_os_error", "handle_errors", "
 DEBUG_ENV = "MLREG_FRAMES_DEBUG"
 """Environment variable that turns on ``--debug`` (any value but empty, 0, false, no)."""
 
-_state = {"debug": False}
+_DEBUG_LOGGERS = ("mlreg_frames", "azure.identity")
+
+
+class _RunState:
+    """This run's debug flag and the logging it turned on (undone when the run ends)."""
+
+    def __init__(self) -> None:
+        self.debug = False
+        self.handler: logging.Handler | None = None
+        self.levels: dict[str, int] = {}
+
+
+_state = _RunState()
 
 
 def debug_enabled() -> bool:
     """Whether this run shows tracebacks (``--debug`` or :data:`DEBUG_ENV`)."""
     value = os.environ.get(DEBUG_ENV, "").strip().lower()
-    return _state["debug"] or value not in ("", "0", "false", "no")
+    return _state.debug or value not in ("", "0", "false", "no")
 
 
 def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
-        _state["debug"] = True
+        _state.debug = True
         _configure_logging()
 
 
 def _configure_logging() -> None:
     """DEBUG logs of the package (and azure-identity's full credential chain) on stderr."""
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s"
-    )
-    for name in ("mlreg_frames", "azure.identity"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    if _state.handler is not None:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    for name in _DEBUG_LOGGERS:
+        logger = logging.getLogger(name)
+        _state.levels[name] = logger.level
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+    _state.handler = handler
+
+
+def _restore_logging() -> None:
+    """Undo :func:`_configure_logging` (the CLI may run inside a longer process: tests)."""
+    if _state.handler is None:
+        return
+    for name in _DEBUG_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.removeHandler(_state.handler)
+        logger.setLevel(_state.levels.get(name, logging.NOTSET))
+    _state.handler = None
 
 
 def _debug_option() -> click.Option:
@@ -141,9 +169,22 @@ class _Group(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        _state["debug"] = False
+        _state.debug = False
         if debug_enabled():
             _configure_logging()
+        try:
+            return self._run(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            _restore_logging()
+
+    def _run(
+        self,
+        args: Sequence[str] | None,
+        prog_name: str | None,
+        complete_var: str | None,
+        standalone_mode: bool,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:  # the caller handles exceptions itself
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -169,9 +210,13 @@ class _Group(click.Group):
             _fail(f"Error: {describe_os_error(exc)}", 1, exc)
         except Exception as exc:
             text = one_line(str(exc))
+            todo = (
+                "report it with the traceback above"
+                if debug_enabled()
+                else ("rerun with --debug and report it")
+            )
             _fail(
-                f"internal error: {type(exc).__name__}{': ' + text if text else ''} "
-                f"(rerun with --debug and report it)",
+                f"internal error: {type(exc).__name__}{': ' + text if text else ''} ({todo})",
                 1,
                 exc,
             )
