@@ -7,7 +7,8 @@ No invocation ends in a traceback. Every error is one line on stderr and a non-z
 - a :class:`~mlreg_frames.errors.MlregFramesError`, or an ``OSError`` (a file-system or
   network failure, each named for what it is): ``Error: ...`` and exit 1;
 - anything else is a bug: ``internal error: <type>: <message> (rerun with --debug and report
-  it)`` and exit 1.
+  it)`` and exit 1 (under ``--debug``: the traceback, then ``... (report it with the
+  traceback above)``).
 
 ``--debug`` (before or after the command name) or the environment variable
 ``MLREG_FRAMES_DEBUG=1`` shows the full traceback (with the chained causes) instead, and

@@ -262,7 +262,7 @@ def fetch_command(
     if run_dir is not None:
         click.echo(
             f"saved the raw pages to {run_dir} (`mlreg-frames flatten {run_dir}` rebuilds the "
-            "tables but fetch_errors)"
+            "tables, all but fetch_errors)"
         )
     if lake:
         from ..lake.write import append
