@@ -194,7 +194,7 @@ def test_sign_in_failure_is_one_line_with_what_to_do(
 
 
 def test_emulator_on_all_interfaces_warns(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlreg_frames.cli import fetch_cmd
+    from mlreg_frames.cli import emulator_cmd
 
     class Emulator:  # stands in for the server: a test must not listen beyond loopback
         endpoint, registries, subscriptions = "http://0.0.0.0:1", [], []
@@ -208,7 +208,7 @@ def test_emulator_on_all_interfaces_warns(monkeypatch: pytest.MonkeyPatch) -> No
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(fetch_cmd, "ArmEmulator", Emulator)
+    monkeypatch.setattr(emulator_cmd, "ArmEmulator", Emulator)
     result = CliRunner().invoke(main, ["emulator", "--host", "0.0.0.0", "--port", "0"])
     assert result.exit_code == 0
     assert result.stderr.startswith("warning: listening on 0.0.0.0 exposes the emulator")

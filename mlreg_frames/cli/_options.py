@@ -76,7 +76,10 @@ class HttpUrl(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         text = str(value).strip()
-        bad = f"{text!r} is not an http(s) URL such as https://management.azure.com"
+        bad = (
+            f"{text!r} is not a valid http(s) URL: scheme://host[:port], port 1-65535, "
+            "e.g. https://management.azure.com"
+        )
         if any(ch.isspace() or ord(ch) < 32 for ch in str(value).strip()):
             self.fail(bad, param, ctx)
         try:

@@ -1,4 +1,4 @@
-"""``mlreg-frames fetch``, ``demo`` and ``emulator``: reading registries from ARM (or its stand-in).
+"""``mlreg-frames fetch`` and ``demo``: reading registries from ARM (or its local stand-in).
 
 Exit codes of ``fetch``: 0 when every scope was read, 2 when some failed (the rest is written
 and the failures printed), 1 when nothing could be read.
@@ -17,7 +17,6 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import click
 import pandas as pd
@@ -29,23 +28,24 @@ from ..sources.auth import (
     StaticTokenCredential,
     TokenCredential,
     default_credential,
-    is_loopback,
     resolve_endpoint,
     token_scope,
 )
 from ..sources.fetch import API_VERSION, fetch_registries
 from ..tables import RegistryTables
 from ._base import debug_enabled, handle_errors, main, one_line
-from ._options import COUNT, PORT_OR_ANY, FiniteFloat, HttpUrl, NonEmpty
+from ._options import COUNT, FiniteFloat, HttpUrl, NonEmpty
 from .lake_cmd import parse_storage_options, storage_options_option
+from .summary import cost_summary, summary
 
 __all__ = [
     "SAMPLE_COSTS",
+    "SIGN_IN_HINT",
     "cost_summary",
     "demo_command",
-    "emulator_command",
     "fetch_command",
     "new_run_folder",
+    "signed_in_credential",
     "summary",
 ]
 
@@ -60,87 +60,6 @@ def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
         status = "" if pd.isna(row.http_status) else f" {row.http_status}"
         code = "" if pd.isna(row.error_code) else f" {row.error_code}"
         click.echo(f"{row.outcome}{status}{code} {row.scope}: {row.message}", err=err)
-
-
-def summary(tables: RegistryTables) -> str:
-    """Registries per home region and subscription, and exposure counts, as printable text.
-
-    The region table counts each registry once, in its home region (``location``);
-    replica regions are not counted there (the overview chart of regions counts both).
-
-    Example::
-
-        >>> print(summary(RegistryTables.empty()))
-        0 registries in 0 subscriptions
-    """
-    regs = tables.registries
-    lines = [f"{len(regs):,} registries in {regs['subscription_id'].nunique():,} subscriptions"]
-    if regs.empty:
-        return lines[0]
-    by_region = pd.crosstab(
-        regs["location"].fillna("(none)").astype(str),
-        regs["subscription_id"].fillna("(none)").astype(str).str[:8],
-        margins=True,
-        margins_name="total",
-    )
-    by_region.index.name, by_region.columns.name = "home region", "subscription"
-    title = (
-        "Registries per home region and subscription (each registry once; replicas not counted):"
-    )
-    lines += ["", title, by_region.to_string(), ""]
-    public = int((regs["public_network_access"].str.lower() == "enabled").sum())
-    with_pe = tables.pe_connections["registry_id"].nunique()
-    lines.append("Exposure:")
-    lines.append(f"  public network access enabled: {public:,} of {len(regs):,} registries")
-    lines.append(f"  registries with no private endpoint: {len(regs) - with_pe:,}")
-    states = tables.pe_connections["status"].fillna("(none)").value_counts()
-    if len(states):
-        text = ", ".join(f"{state} {count}" for state, count in states.items())
-        lines.append(f"  private endpoint connections by state: {text}")
-    return "\n".join(lines)
-
-
-def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> str:
-    """Totals of a :func:`~mlreg_frames.analysis.join_costs` frame as printable text.
-
-    Per currency: the total, what was attributed to registries (split into home and replica
-    regions: what replication costs), what matched no registry, and the registries that
-    cost most. Amounts are in whole units of the currency; a total is rounded once and its
-    parts are derived from rounded figures, so the parts shown always add up to it.
-
-    Example::
-
-        >>> print(cost_summary(pd.DataFrame(columns=["currency", "cost"])))
-        Cost: nothing in the cost export
-    """
-    if joined.empty:
-        return f"Cost: nothing in {source}"
-    months = joined["month"].dropna().astype(str)
-    span = f", {months.min()} to {months.max()}" if len(months) else ""
-    lines = []
-    for currency, rows in joined.groupby(joined["currency"].fillna("?").astype(str)):
-        matched = rows[rows["matched"].astype("boolean").fillna(False)]
-        total, attributed = round(rows["cost"].sum()), round(matched["cost"].sum())
-        home = round(
-            matched.loc[matched["is_primary"].astype("boolean").fillna(False), "cost"].sum()
-        )
-        top = matched.groupby(matched["name"].astype(str))["cost"].sum().nlargest(3)
-
-        def amount(value: float, unit: str = str(currency)) -> str:
-            return f"{value:,.0f} {unit}"
-
-        lines += [
-            f"Cost ({source}{span}), in whole {currency}:",
-            f"  total {amount(total)}",
-            f"  attributed to {matched['registry_id'].nunique():,} registries: "
-            f"{amount(attributed)} "
-            f"= home regions {amount(home)} + replica regions {amount(attributed - home)}",
-            f"  matched no registry: {amount(total - attributed)}",
-        ]
-        if len(top):
-            text = ", ".join(f"{name} {amount(round(cost))}" for name, cost in top.items())
-            lines.append(f"  most expensive registries: {text}")
-    return "\n".join(lines)
 
 
 @main.command("fetch")
@@ -398,90 +317,3 @@ def _cannot_write(out: Path, exc: OSError) -> click.ClickException:
     return click.ClickException(
         f"cannot write the tables to {out}: {exc.strerror or exc}; pick another --out folder"
     )
-
-
-@main.command("emulator")
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to listen on; keep it on loopback (clients send http only there).",
-)
-@click.option(
-    "--port", type=PORT_OR_ANY, default=8080, show_default=True, help="0 picks a free port."
-)
-@click.option(
-    "--latency-ms",
-    type=FiniteFloat(min=0),
-    default=0.0,
-    show_default=True,
-    help="Added to every request.",
-)
-@click.option("--fleet", type=COUNT, default=None, help="Serve N generated registries.")
-@click.option("--subscriptions", type=COUNT, default=3, show_default=True, help="For --fleet.")
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="For --fleet."
-)
-@click.option("--pages", type=click.Path(exists=True), default=None, help="Serve these pages.")
-@click.option(
-    "--page-size", type=COUNT, default=10, show_default=True, help="Registries per list page."
-)
-@click.option("--pages-per-scope", type=COUNT, default=None, help="Cut each scope into N pages.")
-@click.option(
-    "--token", type=NonEmpty(), default=None, help="Accept only this bearer token (default: any)."
-)
-@handle_errors
-def emulator_command(
-    host: str,
-    port: int,
-    latency_ms: float,
-    fleet: int | None,
-    subscriptions: int,
-    seed: int,
-    pages: str | None,
-    page_size: int,
-    pages_per_scope: int | None,
-    token: str | None,
-) -> None:
-    """Run the local ARM emulator until interrupted (tests, demos, your own CI).
-
-    Example: mlreg-frames emulator --port 8080 --fleet 500 --subscriptions 20 --latency-ms 50
-    """
-    if fleet is not None and pages is not None:
-        raise click.UsageError("pass --fleet or --pages, not both")
-    options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "latency": latency_ms / 1000,
-        "page_size": page_size,
-        "pages_per_scope": pages_per_scope,
-        "token": token,
-    }
-    if fleet is not None:
-        arm = ArmEmulator.from_fleet(fleet, subscriptions, seed=seed, **options)
-    elif pages is not None:
-        arm = ArmEmulator.from_pages(pages, **options)
-    else:
-        arm = ArmEmulator(**options)
-    if not _is_loopback_host(host):  # said once it listens: a bad address is only its error
-        click.echo(
-            f"warning: listening on {host} exposes the emulator (and any --token) beyond this "
-            "machine; use 127.0.0.1 unless you mean it",
-            err=True,
-        )
-    click.echo(
-        f"ARM emulator on {arm.endpoint} ({len(arm.registries)} registries, "
-        f"{len(arm.subscriptions)} subscriptions); Ctrl-C stops it"
-    )
-    sys.stdout.flush()
-    try:
-        arm.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        arm.close()
-
-
-def _is_loopback_host(host: str) -> bool:
-    """``127.0.0.1``, ``[::1]``, ``localhost``: addresses only this machine reaches."""
-    return is_loopback(host.strip("[]"))
