@@ -32,12 +32,13 @@ PORT_OR_ANY = click.IntRange(0, 65535)
 
 
 class FiniteFloat(click.ParamType):
-    """A finite float (no ``nan``, no ``inf``), at least ``min`` when given."""
+    """A finite float (no ``nan``, no ``inf``), at least ``min`` (above it if ``min_open``)."""
 
     name = "number"
 
-    def __init__(self, *, min: float | None = None) -> None:
+    def __init__(self, *, min: float | None = None, min_open: bool = False) -> None:
         self.min = min
+        self.min_open = min_open
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
@@ -46,12 +47,13 @@ class FiniteFloat(click.ParamType):
             self.fail(f"{value!r} is not a number", param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
-        if self.min is not None and number < self.min:
-            self.fail(f"{value!r} is below the minimum {self.min:g}", param, ctx)
+        if self.min is not None and (number <= self.min if self.min_open else number < self.min):
+            bound = "above" if self.min_open else "at least"
+            self.fail(f"{value!r} is not {bound} {self.min:g}", param, ctx)
         return number
 
     def __repr__(self) -> str:
-        return f"FiniteFloat(min={self.min!r})"
+        return f"FiniteFloat(min={self.min!r}, min_open={self.min_open!r})"
 
 
 class NonEmpty(click.ParamType):

@@ -32,6 +32,7 @@ from ..sources.auth import (
     token_scope,
 )
 from ..sources.fetch import API_VERSION, fetch_registries
+from ..sources.limits import DEFAULT_MAX_PAGE_BYTES, DEFAULT_MAX_PAGES, DEFAULT_REQUEST_TIMEOUT
 from ..tables import RegistryTables
 from ._base import debug_enabled, handle_errors, main, one_line
 from ._options import COUNT, FiniteFloat, HttpUrl, NonEmpty
@@ -99,7 +100,13 @@ def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
     default=None,
     help="Also append a snapshot to this lake (path or URL).",
 )
-@click.option("--workers", type=COUNT, default=16, show_default=True, help="Scopes read at once.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Scopes read at once.",
+)
 @click.option("--max-attempts", type=COUNT, default=6, show_default=True, help="Tries per page.")
 @click.option(
     "--max-retry-after",
@@ -107,6 +114,28 @@ def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
     default=60.0,
     show_default=True,
     help="Longest Retry-After honoured (s).",
+)
+@click.option(
+    "--max-pages",
+    type=COUNT,
+    default=DEFAULT_MAX_PAGES,
+    show_default=True,
+    help="Pages per scope at most; a scope with more fails (MaxPagesExceeded).",
+)
+@click.option(
+    "--max-page-bytes",
+    type=COUNT,
+    default=DEFAULT_MAX_PAGE_BYTES,
+    show_default=True,
+    help="Decompressed bytes per page at most; a larger page fails its scope (PageTooLarge).",
+)
+@click.option(
+    "--request-timeout",
+    type=FiniteFloat(min=0, min_open=True),
+    default=DEFAULT_REQUEST_TIMEOUT,
+    show_default=True,
+    help="Seconds one request may take in all; a slower one fails its scope "
+    "(RequestDeadlineExceeded).",
 )
 @click.option(
     "--token-env",
@@ -135,6 +164,9 @@ def fetch_command(
     workers: int,
     max_attempts: int,
     max_retry_after: float,
+    max_pages: int,
+    max_page_bytes: int,
+    request_timeout: float,
     token_env: str | None,
     progress: bool,
     storage_option: tuple[str, ...],
@@ -167,6 +199,9 @@ def fetch_command(
         max_workers=workers,
         max_attempts=max_attempts,
         max_retry_after=max_retry_after,
+        max_pages=max_pages,
+        max_page_bytes=max_page_bytes,
+        request_timeout=request_timeout,
         progress=progress,
         raw_dir=run_dir,
     )
