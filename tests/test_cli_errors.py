@@ -283,3 +283,17 @@ def test_debug_logging_is_undone_after_the_run(work: Path) -> None:
     assert result.exit_code == 1 and "Traceback" in result.stderr
     assert {n: logging.getLogger(n).level for n in before} == before
     assert len(logging.getLogger("mlreg_frames").handlers) == handlers
+
+
+def test_an_error_line_never_shows_a_bearer_token(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlreg_frames.cli import flatten_cmd
+
+    def leak(*args: object, **kwargs: object) -> None:
+        raise ValueError("Invalid header value b'Bearer s3cr3t.t0ken\\r\\nX: y'")
+
+    monkeypatch.setattr(flatten_cmd, "read_pages", leak)
+    result = _invoke(work, ["flatten", str(SAMPLE), "--out", "o"])
+    _one_line_error(result.exit_code, result.stderr)
+    assert "s3cr3t" not in result.stderr and "Bearer ***" in result.stderr

@@ -21,6 +21,7 @@ import errno
 import functools
 import logging
 import os
+import re
 import socket
 import sys
 import traceback
@@ -231,10 +232,14 @@ def _usage_line(exc: click.UsageError) -> str:
     return f"Error: {one_line(exc.format_message())}{hint}"
 
 
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s'\"]+")
+
+
 def _fail(line: str, code: int, exc: BaseException) -> NoReturn:
     if debug_enabled():
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    click.echo(line, err=True)
+    # the library scrubs tokens from its errors; this line also covers ones it never saw
+    click.echo(_BEARER.sub(r"\1 ***", line), err=True)
     sys.exit(code)
 
 
