@@ -315,7 +315,7 @@ def demo_command(out: Path) -> None:
     except ImportError as exc:
         click.echo(f"\nno overview chart ({exc}); `pip install mlreg-frames[plots]` for one")
         return
-    written = save_overview(tables, out / "overview.png", costs=joined, dpi=120)
+    written = save_overview(tables, out / "overview.png", costs=joined)
     click.echo(f"\nsaved {written}")
 
 
