@@ -28,6 +28,8 @@ from .errors import (
     MlregFramesError,
     PagesError,
     PaginationError,
+    ParquetFileError,
+    ParquetSetError,
     SchemaError,
 )
 from .flatten import flatten
@@ -54,6 +56,8 @@ __all__ = [
     "MlregFramesError",
     "PagesError",
     "PaginationError",
+    "ParquetFileError",
+    "ParquetSetError",
     "RegistryTables",
     "SchemaError",
     "__version__",

@@ -7,6 +7,8 @@ notebook or a pipeline can catch exactly the package's failures with one ``excep
     ├── PagesError                   a page file / folder cannot be read (path, line)
     ├── FlattenError                 a payload is structurally broken (page, registry, field path)
     ├── SchemaError                  a table does not match the declared schema (table, column)
+    │   └── ParquetFileError         a table file is unreadable or another table (path)
+    │       └── ParquetSetError      the table files are not one complete set (an interrupted write)
     ├── InvalidArgumentError         an argument is out of range or of the wrong type (argument)
     ├── FetchError                   talking to ARM failed (url, scope, code)
     │   ├── ArmError                 ARM answered with an error (status, code, request id)
@@ -34,6 +36,8 @@ __all__ = [
     "MlregFramesError",
     "PagesError",
     "PaginationError",
+    "ParquetFileError",
+    "ParquetSetError",
     "SchemaError",
 ]
 
@@ -118,6 +122,36 @@ class SchemaError(MlregFramesError):
         super().__init__(message)
         self.table = table
         self.column = column
+
+
+class ParquetFileError(SchemaError):
+    """A ``<table>.parquet`` file cannot be read as the table its name says.
+
+    Truncated or corrupt files, a file of another table copied over this one, or a column
+    with another type than declared.
+
+    Attributes:
+        path: the file (or folder, for a set) involved.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        table: str | None = None,
+        column: str | None = None,
+    ):
+        super().__init__(message, table=table, column=column)
+        self.path = path
+
+
+class ParquetSetError(ParquetFileError):
+    """The table files of a folder are not one complete set written together.
+
+    A writer was stopped between renaming its files into place (or files were copied in
+    from elsewhere); writing the tables again repairs it.
+    """
 
 
 class InvalidArgumentError(MlregFramesError, ValueError):

@@ -20,13 +20,13 @@ from __future__ import annotations
 import glob
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ._files import atomic_file
 from ._gc import paused_gc
 from .errors import PagesError
 
@@ -360,13 +360,8 @@ def write_page(page: Page, path: str | os.PathLike[str]) -> Path:
         "fetched_at": page.fetched_at,
         "api_version": page.api_version,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(body, fh, ensure_ascii=False, indent=1)
-            fh.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(body, ensure_ascii=False, indent=1) + "\n"
+    with atomic_file(target) as (fh, tmp):  # the umask's mode, not mkstemp's 0600
+        fh.write(text.encode("utf-8"))
+    os.replace(tmp, target)
     return target

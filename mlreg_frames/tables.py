@@ -1,9 +1,16 @@
 """RegistryTables: the seven tidy tables (plus fetch errors), validated, and their Parquet trip.
 
-``to_parquet`` writes ``<dir>/<table>.parquet`` atomically (a temporary file in the same
-folder, fsync, then ``os.replace``), so a reader never sees a half-written file, with the
-Arrow schema declared in :mod:`mlreg_frames.schema` and the provenance in the file metadata.
-``read_parquet`` casts back to the declared dtypes, so the round trip is exact.
+``to_parquet`` writes ``<dir>/<table>.parquet`` for all eight tables as one *set*: every
+file is first written in full to a temporary file beside it (fsynced), and only then are
+they renamed into place, under an exclusive lock on the folder; each file's metadata names
+its table, the Arrow schema declared in :mod:`mlreg_frames.schema`, the provenance and the
+set it belongs to (a random id and the list of its tables). ``read_parquet`` reads under a
+shared lock and checks that every file is the table its name says, with the declared
+schema, and that all files come from one complete set: a reader gets the complete old set,
+the complete new one, or a :class:`~mlreg_frames.errors.ParquetSetError` saying the set is
+incomplete (a writer was killed between its renames) -- never a silent mix. The next write
+removes a crashed writer's temporary files. Files get the mode the umask asks for
+(``-rw-r--r--`` under umask 022), like any other tool's. The round trip is exact.
 
 Example::
 
@@ -18,7 +25,7 @@ from __future__ import annotations
 import html
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -30,12 +37,25 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import schema
+from ._files import atomic_file, fsync_dir
 from .errors import SchemaError
+from .tablefiles import (
+    METADATA_KEY,
+    check_set,
+    folder_lock,
+    read_metadata,
+    read_table_file,
+    remove_stale_temps,
+    write_table_atomic,
+)
 
-__all__ = ["METADATA_KEY", "RegistryTables", "read_parquet"]
-
-METADATA_KEY = b"mlreg_frames"
-"""Parquet key-value metadata key holding ``{"table", "schema_version", "provenance"}``."""
+__all__ = [
+    "METADATA_KEY",
+    "RegistryTables",
+    "read_metadata",
+    "read_parquet",
+    "write_table_atomic",
+]
 
 SCHEMA_VERSION = 1
 
@@ -245,19 +265,40 @@ class RegistryTables:
         return RegistryTables(**frames, provenance=dict(self.provenance))
 
     def to_parquet(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
-        """Write ``<directory>/<table>.parquet`` for every table, each atomically.
+        """Write ``<directory>/<table>.parquet`` for every table, atomically as a set.
 
-        Returns the written paths by table name. ``fetch_errors`` is written too, so a
-        fetch's partial failures travel with its data.
+        All files are written to temporary files first and renamed into place only once
+        every one is complete, so :func:`read_parquet` sees the whole old set or the whole new
+        one (a writer killed between two renames leaves a set that ``read_parquet`` refuses
+        as incomplete; write again to repair it). Temporary files a crashed writer left are
+        removed. Returns the written paths by table name. ``fetch_errors`` is written too, so
+        a fetch's partial failures travel with its data.
         """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        written: dict[str, Path] = {}
-        for name, frame in self.items(include_errors=True):
-            path = out / f"{name}.parquet"
-            write_table_atomic(to_arrow(name, frame, self.provenance), path)
-            written[name] = path
-        return written
+        names = list(schema.ALL_TABLES)
+        member = {"id": uuid.uuid4().hex, "tables": names}
+        arrows = {
+            name: to_arrow(name, frame, self.provenance, set_info=member)
+            for name, frame in self.items(include_errors=True)
+        }
+        staged: list[tuple[Path, Path]] = []
+        with folder_lock(out, exclusive=True):
+            remove_stale_temps(out)
+            try:
+                for name in names:
+                    path = out / f"{name}.parquet"
+                    with atomic_file(path) as (fh, tmp):
+                        pq.write_table(arrows[name], fh, compression="zstd")
+                    staged.append((tmp, path))
+            except BaseException:
+                for tmp, _ in staged:
+                    tmp.unlink(missing_ok=True)
+                raise
+            for tmp, path in staged:
+                os.replace(tmp, path)
+            fsync_dir(out)
+        return {name: path for (_, path), name in zip(staged, names, strict=True)}
 
     def _repr_html_(self) -> str:
         regs = self.registries
@@ -279,9 +320,16 @@ class RegistryTables:
 
 
 def to_arrow(
-    name: str, frame: pd.DataFrame, provenance: Mapping[str, Any] | None = None
+    name: str,
+    frame: pd.DataFrame,
+    provenance: Mapping[str, Any] | None = None,
+    *,
+    set_info: Mapping[str, Any] | None = None,
 ) -> pa.Table:
-    """One table as an Arrow table with the declared schema and mlreg_frames metadata."""
+    """One table as an Arrow table with the declared schema and mlreg_frames metadata.
+
+    ``set_info`` (``{"id", "tables"}``) marks the file as one of a set written together.
+    """
     conformed = schema.conform(name, frame)
     arrow_schema = schema.arrow_schema(name, stacked=schema.is_stacked(conformed))
     arrow = pa.Table.from_pandas(conformed, schema=arrow_schema, preserve_index=False)
@@ -290,6 +338,8 @@ def to_arrow(
         "schema_version": SCHEMA_VERSION,
         "provenance": dict(provenance or {}),
     }
+    if set_info is not None:
+        meta["set"] = dict(set_info)
     return arrow.replace_schema_metadata(
         {METADATA_KEY: json.dumps(meta, default=str, sort_keys=True).encode()}
     )
@@ -315,31 +365,18 @@ def _types_mapper(arrow_type: pa.DataType) -> Any:
     return None
 
 
-def write_table_atomic(arrow: pa.Table, path: Path) -> None:
-    """Write a Parquet file so that ``path`` is either the old file or the complete new one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(arrow, fh, compression="zstd")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The mlreg_frames metadata (table, schema version, provenance) of a Parquet file."""
-    meta = pq.read_schema(path).metadata or {}
-    raw = meta.get(METADATA_KEY)
-    return json.loads(raw) if raw else {}
-
-
 def read_parquet(directory: str | os.PathLike[str]) -> RegistryTables:
     """Read tables written by :meth:`RegistryTables.to_parquet`; the round trip is exact.
 
-    Missing table files read as empty tables; missing columns (an older schema) as nulls.
+    Every file is checked: it must be readable Parquet, the table its name says (from its
+    metadata) with the declared column types, and all files must come from one complete
+    write. Files from before these checks (no set in their metadata) still read; missing
+    table files there read as empty tables, missing columns (an older schema) as nulls.
+
+    Raises:
+        SchemaError: ``directory`` is not a folder of tables.
+        ParquetFileError: a file is truncated, corrupt, or not the table its name says.
+        ParquetSetError: the files are not one complete set (an interrupted write).
 
     Example::
 
@@ -352,18 +389,20 @@ def read_parquet(directory: str | os.PathLike[str]) -> RegistryTables:
             "`mlreg-frames flatten PATH --out DIR` or RegistryTables.to_parquet(DIR)"
         )
     frames: dict[str, pd.DataFrame] = {}
-    provenance: dict[str, Any] = {}
-    for name in schema.ALL_TABLES:
-        path = root / f"{name}.parquet"
-        if not path.exists():
-            continue
-        arrow = pq.read_table(path)
-        frames[name] = from_arrow(name, arrow)
-        raw = (arrow.schema.metadata or {}).get(METADATA_KEY)
-        if raw and not provenance:
-            provenance = json.loads(raw).get("provenance", {})
+    metas: dict[str, dict[str, Any]] = {}
+    with folder_lock(root, exclusive=False):
+        for name in schema.ALL_TABLES:
+            path = root / f"{name}.parquet"
+            if not path.exists():
+                continue
+            arrow, metas[name] = read_table_file(path, name)
+            frames[name] = from_arrow(name, arrow)
     if not frames:
         raise SchemaError(f"{root} holds no mlreg_frames Parquet tables (<table>.parquet)")
+    check_set(root, metas)
+    provenance: Any = next((m["provenance"] for m in metas.values() if "provenance" in m), {})
+    if not isinstance(provenance, dict):
+        provenance = {}
     return RegistryTables.from_frames(frames, provenance=provenance, allow_missing=True)
 
 

@@ -129,7 +129,7 @@ def test_demo_works_without_azure(tmp_path: Path) -> None:
     text = result.stdout
     assert "ARM emulator serving the bundled sample on http://127.0.0.1:" in text
     assert "registries in 3 subscriptions" in text
-    assert "Registries per region and subscription:" in text
+    assert "Registries per home region and subscription" in text
     assert "public network access enabled:" in text
     assert "private endpoint connections by state:" in text
     assert "skipped /subscriptions/" in text  # the sample's Disabled subscription
@@ -138,7 +138,7 @@ def test_demo_works_without_azure(tmp_path: Path) -> None:
     # the bundled cost export is joined in: totals add up to the export's
     costs = mf.read_cost_export(ROOT / "data" / "sample" / "costs.csv")
     assert "Cost (data/sample/costs.csv, " in text
-    assert f"total {costs['cost'].sum():,.0f};" in text
+    assert f"total {costs['cost'].sum():,.0f} USD" in text
     assert f"attributed to {len(tables.registries)} registries" in text
     assert str(ROOT) not in text  # only relative paths are printed
     if importlib.util.find_spec("matplotlib") and importlib.util.find_spec("mlreg_frames.plots"):
@@ -164,15 +164,39 @@ def test_cost_summary_per_currency() -> None:
         }
     )
     assert cost_summary(joined, source="x.csv").splitlines() == [
-        "Cost (x.csv, 2026-01 to 2026-02), EUR:",
-        "  total 2; 0 matched no registry",
-        "  attributed to 1 registries: 2 (home regions 2, replica regions 0)",
-        "  most expensive registries: c 2",
-        "Cost (x.csv, 2026-01 to 2026-02), USD:",
-        "  total 52; 7 matched no registry",
-        "  attributed to 2 registries: 45 (home regions 15, replica regions 30)",
-        "  most expensive registries: a 40, b 5",
+        "Cost (x.csv, 2026-01 to 2026-02), in whole EUR:",
+        "  total 2 EUR",
+        "  attributed to 1 registries: 2 EUR = home regions 2 EUR + replica regions 0 EUR",
+        "  matched no registry: 0 EUR",
+        "  most expensive registries: c 2 EUR",
+        "Cost (x.csv, 2026-01 to 2026-02), in whole USD:",
+        "  total 52 USD",
+        "  attributed to 2 registries: 45 USD = home regions 15 USD + replica regions 30 USD",
+        "  matched no registry: 7 USD",
+        "  most expensive registries: a 40 USD, b 5 USD",
     ]
+
+
+def test_cost_summary_parts_add_up_to_the_rounded_total() -> None:
+    from mlreg_frames.cli.fetch_cmd import cost_summary
+
+    # exact: total 15306.6 = home 5955.3 + replica 9351.3 (+ 0); each rounded alone: 5955 + 9351
+    # = 15306, not the 15307 the total rounds to
+    joined = pd.DataFrame(
+        {
+            "registry_id": ["/r/a", "/r/a"],
+            "name": ["a", "a"],
+            "is_primary": [True, False],
+            "month": ["2026-01", "2026-01"],
+            "currency": ["USD", "USD"],
+            "cost": [5955.3, 9351.3],
+            "matched": [True, True],
+        }
+    )
+    lines = cost_summary(joined).splitlines()
+    assert lines[1] == "  total 15,307 USD"
+    assert lines[2].endswith("15,307 USD = home regions 5,955 USD + replica regions 9,352 USD")
+    assert lines[3] == "  matched no registry: 0 USD"
 
 
 def test_every_command_has_help_and_is_documented() -> None:
@@ -228,3 +252,25 @@ def test_demo_from_resource_graph(tmp_path: Path) -> None:
     assert "fetched from Resource Graph over HTTP in 1 requests" in result.stdout
     tables = mf.read_parquet(tmp_path)
     assert len(tables.registries) >= 30 and tables.registries["tenant_id"].notna().all()
+
+
+def test_each_raw_run_gets_its_own_folder(arm: ArmEmulator, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    first = _fetch(arm, tmp_path / "one", "--raw", str(raw))
+    second = _fetch(arm, tmp_path / "two", "--raw", str(raw))
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    runs = sorted(p for p in raw.iterdir())
+    assert len(runs) == 2 and all(p.is_dir() for p in runs)
+    assert f"saved the raw pages to {runs[0]}" in first.stdout
+    assert f"saved the raw pages to {runs[1]}" in second.stdout
+    # each run's folder rebuilds that run's tables (fetch_errors excepted): nothing mixed in
+    fetched = mf.read_parquet(tmp_path / "two")
+    rebuilt = mf.flatten(mf.read_pages(runs[1]))
+    for name, frame in fetched.items():
+        pd.testing.assert_frame_equal(rebuilt[name], frame, check_like=False)
+
+
+def test_fetch_reports_the_tables_it_wrote(arm: ArmEmulator, tmp_path: Path) -> None:
+    result = _fetch(arm, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert f"wrote 8 tables (7 + fetch_errors with 0 rows) to {tmp_path / 'out'}" in result.stdout

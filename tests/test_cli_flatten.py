@@ -7,6 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import mlreg_frames as mf
+from mlreg_frames import schema
 from mlreg_frames.cli import main
 
 from .helpers import DATA
@@ -19,7 +20,10 @@ def test_flatten_writes_tables_and_prints_counts(tmp_path: Path) -> None:
     lines = result.output.splitlines()
     assert lines[0].split() == ["registries", "1"]
     assert lines[2].split() == ["storage", "2"]
-    assert lines[-1] == f"wrote 8 tables to {tmp_path / 'o'}"
+    # the list names every file written, fetch_errors too, and the count agrees with it
+    assert [line.split()[0] for line in lines[:-1]] == list(schema.ALL_TABLES)
+    assert lines[-2].split() == ["fetch_errors", "0"]
+    assert lines[-1] == f"wrote {len(lines) - 1} tables to {tmp_path / 'o'}"
     assert mf.read_parquet(tmp_path / "o") == mf.flatten(mf.read_pages(src))
 
 
@@ -52,5 +56,5 @@ def test_unwritable_out_is_a_clean_error(tmp_path: Path) -> None:
     src = DATA / "quirks" / "user_created.json"
     result = CliRunner().invoke(main, ["flatten", str(src), "--out", str(blocker / "out")])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: ") and "check the path" in result.output
+    assert result.stderr.startswith("Error: ") and "check the path" in result.stderr
     assert "Traceback" not in result.output

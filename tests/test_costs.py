@@ -10,6 +10,7 @@ import pytest
 
 import mlreg_frames as mf
 from mlreg_frames import costs as mc
+from mlreg_frames.analysis.costs import DATE_DTYPE
 
 from .helpers import SAMPLE
 from .registry_factory import SUB1, acr_id, make_registry, mrg_id, pe_id, storage_id
@@ -252,3 +253,16 @@ def test_sample_exports_join_onto_the_sample_fleet(sample_tables, file, fmt):
     assert j["cost"].sum() == pytest.approx(costs["cost"].sum())
     assert j["matched"].sum() > 100
     assert set(j.loc[j["matched"], "registry_id"]) <= set(sample_tables.registries["registry_id"])
+
+
+def test_cost_dates_are_utc_days_in_both_formats(tmp_path):
+    details = write(
+        tmp_path / "details.csv",
+        DETAILS_HEADER,
+        [f"01/31/2025,USD,1.5,{storage_id('a', 'eastus')},East US,Storage"],
+    )
+    for frame in (mf.read_cost_export(details), mf.read_cost_export(SAMPLE / "costs-focus.csv")):
+        assert frame["date"].dtype == DATE_DTYPE == pd.DatetimeTZDtype("us", "UTC")
+        assert (frame["date"] == frame["date"].dt.floor("D")).all()
+    day = mf.read_cost_export(details)["date"].iloc[0]
+    assert day == pd.Timestamp("2025-01-31", tz="UTC")

@@ -21,8 +21,9 @@ PACKAGE = Path(mlreg_frames.__file__).parent
 
 # Lowest first. Units on one line share a rank and must not import each other.
 LAYERS: list[set[str]] = [
-    {"errors", "_gc"},
+    {"errors", "_gc", "_files"},
     {"schema"},
+    {"tablefiles"},
     {"tables"},
     {"pages"},
     {"flatten"},

@@ -35,10 +35,25 @@ from ..errors import CostExportError
 from ..tables import RegistryTables
 from .exposure import cost_drivers, norm_region, registry_regions
 
-__all__ = ["COST_COLUMNS", "join_costs", "match_costs", "normalise_costs", "read_cost_export"]
+__all__ = [
+    "COST_COLUMNS",
+    "DATE_DTYPE",
+    "join_costs",
+    "match_costs",
+    "normalise_costs",
+    "read_cost_export",
+]
 
 COST_COLUMNS = ("resource_id", "date", "month", "cost", "currency", "resource_location", "service")
-"""Columns of a normalised cost frame, in order."""
+"""Columns of a normalised cost frame, in order.
+
+``date`` is the charge day as midnight UTC, dtype :data:`DATE_DTYPE` (``datetime64[us, UTC]``),
+like every other time in mlreg_frames: compare it with ``pd.Timestamp("2026-01-31", tz="UTC")``
+and take calendar days with ``.dt.date``.
+"""
+
+DATE_DTYPE = pd.DatetimeTZDtype("us", "UTC")
+"""The dtype of a cost frame's ``date``: the charge day at 00:00 UTC."""
 
 # Each role lists the header names that fill it, best first (matched case-insensitively).
 _FORMATS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -98,7 +113,8 @@ def _dates(values: pd.Series, column: str, source: str) -> pd.Series:
             parsed = pd.to_datetime(text, format=fmt, utc=True)
         except (ValueError, TypeError):
             continue
-        return parsed.dt.tz_localize(None).dt.floor("D").astype("datetime64[us]")
+        # Azure bills in UTC days: keep the day, as midnight UTC like every other time here
+        return parsed.dt.floor("D").astype(DATE_DTYPE)
     sample = text.dropna().iloc[0] if text.notna().any() else "(empty)"
     raise CostExportError(
         f"{source}: column {column!r} holds dates that are neither ISO 8601 nor MM/DD/YYYY "
@@ -113,9 +129,10 @@ def normalise_costs(
     """A raw export frame (either format) -> the normalised cost frame of :data:`COST_COLUMNS`.
 
     ``resource_id`` is lower-cased (ARM ids are case-insensitive) with a leading ``/``;
-    ``date`` is the charge day, ``month`` its ``YYYY-MM``; ``resource_location`` is the
-    region normalised like :func:`mlreg_frames.analysis.norm_region`. The format found is
-    in ``result.attrs["format"]``; ``cost_column`` overrides which column is the cost.
+    ``date`` is the charge day at midnight UTC (:data:`DATE_DTYPE`), ``month`` its
+    ``YYYY-MM``; ``resource_location`` is the region normalised like
+    :func:`mlreg_frames.analysis.norm_region`. The format found is in
+    ``result.attrs["format"]``; ``cost_column`` overrides which column is the cost.
 
     Raises:
         CostExportError: the columns match neither format, or a cost or date does not parse.
@@ -185,7 +202,8 @@ def read_cost_export(
 
     Returns:
         One row per export row, columns :data:`COST_COLUMNS`: ``resource_id`` (lower-cased),
-        ``date``, ``month`` (``YYYY-MM``), ``cost`` (float, billing currency), ``currency``,
+        ``date`` (the charge day at 00:00 UTC, ``datetime64[us, UTC]``), ``month``
+        (``YYYY-MM``), ``cost`` (float, billing currency), ``currency``,
         ``resource_location``, ``service``. ``attrs["format"]`` is ``"cost-details"`` or
         ``"focus"``.
 

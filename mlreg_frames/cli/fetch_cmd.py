@@ -1,34 +1,52 @@
-"""``mlreg-frames fetch``, ``demo`` and ``emulator``: reading registries from ARM (or its stand-in).
+"""``mlreg-frames fetch`` and ``demo``: reading registries from ARM (or its local stand-in).
 
 Exit codes of ``fetch``: 0 when every scope was read, 2 when some failed (the rest is written
 and the failures printed), 1 when nothing could be read.
+
+``fetch`` signs in before anything else (and before its progress bar), so a missing Azure
+sign-in is one line that says what to do; ``--debug`` shows each credential's failure.
+``--raw DIR`` writes each run into its own new subfolder ``DIR/<UTC time>``, so pages of
+earlier runs never mix into ``mlreg-frames flatten DIR/<run>``.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import click
 import pandas as pd
 
 from ..analysis.costs import join_costs, read_cost_export
 from ..emulator.server import ArmEmulator, sample_dir
-from ..sources.auth import CLOUDS, StaticTokenCredential
+from ..sources.auth import (
+    CLOUDS,
+    StaticTokenCredential,
+    TokenCredential,
+    default_credential,
+    resolve_endpoint,
+    token_scope,
+)
 from ..sources.fetch import API_VERSION, fetch_registries
 from ..sources.limits import DEFAULT_MAX_PAGE_BYTES, DEFAULT_MAX_PAGES, DEFAULT_REQUEST_TIMEOUT
 from ..tables import RegistryTables
-from ._base import handle_errors, main
+from ._base import debug_enabled, handle_errors, main, one_line
+from ._options import COUNT, FiniteFloat, HttpUrl, NonEmpty
 from .lake_cmd import parse_storage_options, storage_options_option
+from .summary import cost_summary, summary
 
 __all__ = [
     "SAMPLE_COSTS",
+    "SIGN_IN_HINT",
     "cost_summary",
     "demo_command",
-    "emulator_command",
     "fetch_command",
+    "new_run_folder",
+    "signed_in_credential",
     "summary",
 ]
 
@@ -45,81 +63,21 @@ def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
         click.echo(f"{row.outcome}{status}{code} {row.scope}: {row.message}", err=err)
 
 
-def summary(tables: RegistryTables) -> str:
-    """Registries per region and subscription, and exposure counts, as printable text.
-
-    Example::
-
-        >>> print(summary(RegistryTables.empty()))
-        0 registries in 0 subscriptions
-    """
-    regs = tables.registries
-    lines = [f"{len(regs):,} registries in {regs['subscription_id'].nunique():,} subscriptions"]
-    if regs.empty:
-        return lines[0]
-    by_region = pd.crosstab(
-        regs["location"].fillna("(none)").astype(str),
-        regs["subscription_id"].fillna("(none)").astype(str).str[:8],
-        margins=True,
-        margins_name="total",
-    )
-    by_region.index.name, by_region.columns.name = "region", "subscription"
-    lines += ["", "Registries per region and subscription:", by_region.to_string(), ""]
-    public = int((regs["public_network_access"].str.lower() == "enabled").sum())
-    with_pe = tables.pe_connections["registry_id"].nunique()
-    lines.append("Exposure:")
-    lines.append(f"  public network access enabled: {public:,} of {len(regs):,} registries")
-    lines.append(f"  registries with no private endpoint: {len(regs) - with_pe:,}")
-    states = tables.pe_connections["status"].fillna("(none)").value_counts()
-    if len(states):
-        text = ", ".join(f"{state} {count}" for state, count in states.items())
-        lines.append(f"  private endpoint connections by state: {text}")
-    return "\n".join(lines)
-
-
-def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> str:
-    """Totals of a :func:`~mlreg_frames.analysis.join_costs` frame as printable text.
-
-    Per currency: the total, what matched no registry, what was attributed to registries
-    (split into home and replica regions: what replication costs), and the registries that
-    cost most.
-
-    Example::
-
-        >>> print(cost_summary(pd.DataFrame(columns=["currency", "cost"])))
-        Cost: nothing in the cost export
-    """
-    if joined.empty:
-        return f"Cost: nothing in {source}"
-    months = joined["month"].dropna().astype(str)
-    span = f", {months.min()} to {months.max()}" if len(months) else ""
-    lines = []
-    for currency, rows in joined.groupby(joined["currency"].fillna("?").astype(str)):
-        matched = rows[rows["matched"].astype("boolean").fillna(False)]
-        total, attributed = rows["cost"].sum(), matched["cost"].sum()
-        home = matched.loc[matched["is_primary"].astype("boolean").fillna(False), "cost"].sum()
-        top = matched.groupby(matched["name"].astype(str))["cost"].sum().nlargest(3)
-        lines += [
-            f"Cost ({source}{span}), {currency}:",
-            f"  total {total:,.0f}; {total - attributed:,.0f} matched no registry",
-            f"  attributed to {matched['registry_id'].nunique():,} registries: {attributed:,.0f} "
-            f"(home regions {home:,.0f}, replica regions {attributed - home:,.0f})",
-        ]
-        if len(top):
-            text = ", ".join(f"{name} {cost:,.0f}" for name, cost in top.items())
-            lines.append(f"  most expensive registries: {text}")
-    return "\n".join(lines)
-
-
 @main.command("fetch")
 @click.option(
     "--subscription",
     "-s",
     "subscriptions",
     multiple=True,
+    type=NonEmpty(),
     help="A subscription id (repeat for several); default: every subscription you can see.",
 )
-@click.option("--resource-group", "-g", default=None, help="Only this resource group.")
+@click.option(
+    "--resource-group", "-g", type=NonEmpty(), default=None, help="Only this resource group."
+)
+@click.option(
+    "--endpoint", type=HttpUrl(), default=None, help="ARM endpoint URL (default: public Azure)."
+)
 @click.option(
     "--source",
     type=click.Choice(["arm", "graph"]),
@@ -135,17 +93,28 @@ def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> st
     multiple=True,
     help="With --source graph: every subscription under this management group (repeat).",
 )
-@click.option("--endpoint", default=None, help="ARM endpoint URL (default: public Azure).")
 @click.option("--cloud", type=click.Choice(sorted(CLOUDS)), default=None, help="Cloud preset.")
 @click.option(
     "--api-version",
+    type=NonEmpty(),
     default=API_VERSION,
     show_default=True,
     help="Microsoft.MachineLearningServices api-version of the registries list calls.",
 )
 @click.option("--out", required=True, type=_OUT, help="Folder for <table>.parquet.")
-@click.option("--raw", type=_OUT, default=None, help="Also save every page as received here.")
-@click.option("--lake", default=None, help="Also append a snapshot to this lake (path or URL).")
+@click.option(
+    "--raw",
+    type=_OUT,
+    default=None,
+    help="Also save every page as received, in a new subfolder DIR/<UTC time> per run "
+    "(`mlreg-frames flatten` on it rebuilds every table but fetch_errors).",
+)
+@click.option(
+    "--lake",
+    type=NonEmpty(),
+    default=None,
+    help="Also append a snapshot to this lake (path or URL).",
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
@@ -153,37 +122,31 @@ def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> st
     show_default=True,
     help="Scopes read at once.",
 )
-@click.option(
-    "--max-attempts",
-    type=click.IntRange(min=1),
-    default=6,
-    show_default=True,
-    help="Tries per page.",
-)
+@click.option("--max-attempts", type=COUNT, default=6, show_default=True, help="Tries per page.")
 @click.option(
     "--max-retry-after",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=60.0,
     show_default=True,
     help="Longest Retry-After honoured (s).",
 )
 @click.option(
     "--max-pages",
-    type=click.IntRange(min=1),
+    type=COUNT,
     default=DEFAULT_MAX_PAGES,
     show_default=True,
     help="Pages per scope at most; a scope with more fails (MaxPagesExceeded).",
 )
 @click.option(
     "--max-page-bytes",
-    type=click.IntRange(min=1),
+    type=COUNT,
     default=DEFAULT_MAX_PAGE_BYTES,
     show_default=True,
     help="Decompressed bytes per page at most; a larger page fails its scope (PageTooLarge).",
 )
 @click.option(
     "--request-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=DEFAULT_REQUEST_TIMEOUT,
     show_default=True,
     help="Seconds one request may take in all; a slower one fails its scope "
@@ -234,22 +197,26 @@ def fetch_command(
     """
     if endpoint and cloud:
         raise click.UsageError("pass --endpoint or --cloud, not both")
+    options = parse_storage_options(storage_option) or None
+    target = resolve_endpoint(endpoint, cloud)
     if management_groups and source != "graph":
         raise click.UsageError("--management-group needs --source graph")
-    credential = None
     if token_env:
         token = os.environ.get(token_env, "").strip()
         if not token:
             raise click.UsageError(f"environment variable {token_env} is empty or not set")
-        credential = StaticTokenCredential(token)
+        credential: TokenCredential = StaticTokenCredential(token)
+    else:
+        credential = signed_in_credential(target)
+    _writable_folder(out)  # before a long fetch, not after it
+    run_dir = new_run_folder(raw) if raw is not None else None
     tables = fetch_registries(
         list(subscriptions) or None,
         resource_group,
         source=source,
         management_groups=list(management_groups) or None,
         credential=credential,
-        endpoint=endpoint or CLOUDS["public"],
-        cloud=cloud,
+        endpoint=target,
         api_version=api_version,
         max_workers=workers,
         max_attempts=max_attempts,
@@ -258,7 +225,7 @@ def fetch_command(
         max_page_bytes=max_page_bytes,
         request_timeout=request_timeout,
         progress=progress,
-        raw_dir=raw,
+        raw_dir=run_dir,
     )
     _write_tables(tables, out)
     errors = tables.fetch_errors
@@ -266,19 +233,80 @@ def fetch_command(
     scopes = len(tables.provenance.get("scopes", []))
     click.echo(
         f"fetched {len(tables.registries):,} registries from {scopes - failed} of {scopes} "
-        f"scopes; wrote {len(tables.counts())} tables to {out}"
+        f"scopes; wrote {_tables_written(tables)} to {out}"
     )
-    if raw is not None:
-        click.echo(f"saved the raw pages to {raw}")
+    if run_dir is not None:
+        click.echo(
+            f"saved the raw pages to {run_dir} (`mlreg-frames flatten {run_dir}` rebuilds the "
+            "tables, all but fetch_errors)"
+        )
     if lake:
         from ..lake.write import append
 
-        options = parse_storage_options(storage_option) or None
         snapshot = append(tables, lake, storage_options=options)
         click.echo(f"appended snapshot {snapshot} to {lake}")
     _print_errors(tables)
     if failed or (errors["outcome"] == "truncated").any():
         sys.exit(2)
+
+
+def _tables_written(tables: RegistryTables) -> str:
+    """``8 tables (7 + fetch_errors with 1 row)``: the count of the files written, explained."""
+    errors = len(tables.fetch_errors)
+    rows = f"{errors:,} row" + ("" if errors == 1 else "s")
+    plain = len(tables.counts(include_errors=False))
+    return f"{len(tables.counts())} tables ({plain} + fetch_errors with {rows})"
+
+
+SIGN_IN_HINT = (
+    "sign in with `az login`, use a managed identity or set AZURE_TENANT_ID, "
+    "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or pass a token with --token-env VAR"
+)
+"""What to do when no Azure credential works (``credential=`` is the Python API's way)."""
+
+
+def signed_in_credential(endpoint: str) -> TokenCredential:
+    """``DefaultAzureCredential`` for ``endpoint``, with a token already fetched.
+
+    Signing in first makes a missing sign-in one clear error (azure-identity's per-credential
+    report is logged at DEBUG, shown with ``--debug``) before any request or progress bar.
+    """
+    credential = default_credential(endpoint)
+    quiet = logging.getLogger("azure.identity")
+    level = quiet.level
+    if not debug_enabled():
+        quiet.setLevel(logging.CRITICAL)  # its WARNING is a 14-line dump of every credential
+    try:
+        credential.get_token(token_scope(endpoint))
+    except Exception as exc:  # every credential type raises its own; all mean "not signed in"
+        first = one_line(str(exc).split("\n", 1)[0]) or type(exc).__name__
+        raise click.ClickException(
+            f"could not sign in to Azure for {endpoint} ({first}); {SIGN_IN_HINT}; "
+            "--debug shows why each credential failed"
+        ) from exc
+    finally:
+        quiet.setLevel(level)
+    return credential
+
+
+def new_run_folder(root: Path) -> Path:
+    """A new, empty ``root/<UTC time>`` folder for one run's raw pages (``-2``... if taken).
+
+    Example::
+
+        >>> new_run_folder(Path("raw"))   # doctest: +SKIP
+        PosixPath('raw/20261129T004512Z')
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    for attempt in range(1, 1000):
+        folder = root / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise click.ClickException(f"cannot create a new run folder in {root}; clean it up")
 
 
 @main.command("demo")
@@ -335,68 +363,25 @@ def _write_tables(tables: RegistryTables, out: Path) -> None:
     try:
         tables.to_parquet(out)
     except OSError as exc:
-        raise click.ClickException(
-            f"cannot write the tables to {out}: {exc.strerror or exc}; pick another --out folder"
-        ) from exc
+        raise _cannot_write(out, exc) from exc
 
 
-@main.command("emulator")
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to listen on; keep it on loopback (clients send http only there).",
-)
-@click.option("--port", default=8080, show_default=True, help="0 picks a free port.")
-@click.option("--latency-ms", default=0.0, show_default=True, help="Added to every request.")
-@click.option("--fleet", type=int, default=None, help="Serve N generated registries.")
-@click.option("--subscriptions", type=int, default=3, show_default=True, help="For --fleet.")
-@click.option("--seed", type=int, default=0, show_default=True, help="For --fleet.")
-@click.option("--pages", type=click.Path(exists=True), default=None, help="Serve these pages.")
-@click.option(
-    "--page-size", type=int, default=10, show_default=True, help="Registries per list page."
-)
-@click.option("--pages-per-scope", type=int, default=None, help="Cut each scope into N pages.")
-@click.option("--token", default=None, help="Accept only this bearer token (default: any).")
-@handle_errors
-def emulator_command(
-    host: str,
-    port: int,
-    latency_ms: float,
-    fleet: int | None,
-    subscriptions: int,
-    seed: int,
-    pages: str | None,
-    page_size: int,
-    pages_per_scope: int | None,
-    token: str | None,
-) -> None:
-    """Run the local ARM emulator until interrupted (tests, demos, your own CI).
+def _writable_folder(out: Path) -> None:
+    """Fail now, before a long fetch, if ``out`` cannot become a folder we can write in.
 
-    Example: mlreg-frames emulator --port 8080 --fleet 500 --subscriptions 20 --latency-ms 50
+    Nothing is created: a fetch that reads nothing leaves no empty folder behind.
     """
-    options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "latency": latency_ms / 1000,
-        "page_size": page_size,
-        "pages_per_scope": pages_per_scope,
-        "token": token,
-    }
-    if fleet is not None:
-        arm = ArmEmulator.from_fleet(fleet, subscriptions, seed=seed, **options)
-    elif pages is not None:
-        arm = ArmEmulator.from_pages(pages, **options)
-    else:
-        arm = ArmEmulator(**options)
-    click.echo(
-        f"ARM emulator on {arm.endpoint} ({len(arm.registries)} registries, "
-        f"{len(arm.subscriptions)} subscriptions); Ctrl-C stops it"
+    existing = out
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        error = NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
+        raise _cannot_write(out, error)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _cannot_write(out, PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
+
+
+def _cannot_write(out: Path, exc: OSError) -> click.ClickException:
+    return click.ClickException(
+        f"cannot write the tables to {out}: {exc.strerror or exc}; pick another --out folder"
     )
-    sys.stdout.flush()
-    try:
-        arm.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        arm.close()

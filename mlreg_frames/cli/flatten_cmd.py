@@ -10,12 +10,13 @@ from ..flatten.engine import flatten
 from ..pages import read_pages
 from ..schema.dictionary import data_dictionary_markdown
 from ._base import handle_errors, main
+from ._options import NonEmpty
 
 __all__ = ["dictionary_command", "flatten_command"]
 
 
 @main.command("flatten")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1, required=True, type=NonEmpty())
 @click.option(
     "--out",
     "out",
@@ -34,10 +35,11 @@ def flatten_command(paths: tuple[str, ...], out: Path) -> None:
     tables = flatten(read_pages(list(paths)), provenance={"source": "flatten"})
     tables.validate()
     tables.to_parquet(out)
-    width = max(len(name) for name in tables.counts())
-    for name, count in tables.counts(include_errors=False).items():
+    counts = tables.counts()  # every file written, fetch_errors too (empty after a flatten)
+    width = max(len(name) for name in counts)
+    for name, count in counts.items():
         click.echo(f"{name:<{width}}  {count:>8,}")
-    click.echo(f"wrote {len(tables.counts())} tables to {out}")
+    click.echo(f"wrote {len(counts)} tables to {out}")
 
 
 @main.command("dictionary")
@@ -47,6 +49,7 @@ def flatten_command(paths: tuple[str, ...], out: Path) -> None:
     default=None,
     help="Write the Markdown here instead of printing it (e.g. docs/data-dictionary.md).",
 )
+@handle_errors
 def dictionary_command(out: Path | None) -> None:
     """Print the data dictionary (every table and column) as Markdown."""
     text = data_dictionary_markdown() + "\n"

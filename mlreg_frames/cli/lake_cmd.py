@@ -57,9 +57,11 @@ def storage_options_option(func: F) -> F:
 
 
 def _short(frame: pd.DataFrame) -> str:
-    """The changes for a terminal: registry names, long texts cut (ids keep their end)."""
+    """The changes for a terminal: registry names as ARM spells them, long texts cut."""
     shown = frame.copy()
-    shown.insert(0, "registry", shown.pop("registry_id").str.rpartition("/")[2])
+    tail = shown.pop("registry_id").str.rpartition("/")[2]
+    named = shown.pop("name").fillna(tail) if "name" in shown else tail
+    shown.insert(0, "registry", named)
     for col in shown.columns:
         text = shown[col].astype("string")
         long = text.str.len() > _WIDTH

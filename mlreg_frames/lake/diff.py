@@ -43,8 +43,8 @@ from ..tables import RegistryTables
 
 __all__ = ["CHANGES", "DIFF_COLUMNS", "NATURAL_KEYS", "diff"]
 
-DIFF_COLUMNS = ("registry_id", "table", "change", "key", "field", "before", "after")
-"""The columns of a diff, all strings."""
+DIFF_COLUMNS = ("registry_id", "name", "table", "change", "key", "field", "before", "after")
+"""The columns of a diff, all strings. ``name`` is the registry's name as ARM returned it."""
 
 CHANGES = {
     "added": "the registry or child row is only in `new` (before is null)",
@@ -271,6 +271,21 @@ def _unfetched(registry_id: str, failed: list[str], asked: list[str]) -> tuple[s
     return None if scope is None else ("scopes", scope)
 
 
+def _names(*sides: RegistryTables) -> dict[str, str]:
+    """registry_id -> its name as ARM spelled it (``name``, else the end of ``arm_id``).
+
+    The first side that knows a registry wins, so a renamed-case registry shows its new name.
+    """
+    names: dict[str, str] = {}
+    for tables in sides:
+        regs = tables.registries
+        spelled = regs["name"].fillna(regs["arm_id"].str.split("/").str[-1])
+        for rid, name in zip(regs["registry_id"], spelled, strict=True):
+            if not _null(rid) and rid not in names and not _null(name) and name is not pd.NA:
+                names[rid] = str(name)
+    return names
+
+
 def diff(old: RegistryTables, new: RegistryTables) -> pd.DataFrame:
     """The changes from ``old`` to ``new``: one row per registry, child row or field changed.
 
@@ -278,7 +293,8 @@ def diff(old: RegistryTables, new: RegistryTables) -> pd.DataFrame:
         old, new: two sets of tables, e.g. two snapshots from :func:`mlreg_frames.lake.read`.
 
     Returns:
-        A frame with :data:`DIFF_COLUMNS` (strings): ``registry_id``, ``table``, ``change``
+        A frame with :data:`DIFF_COLUMNS` (strings): ``registry_id``, ``name`` (the
+        registry's name as ARM returned it, from ``new``, else ``old``), ``table``, ``change``
         (see :data:`CHANGES`), ``key`` (the child row's natural key as text, null for
         ``registries``), ``field`` (for ``changed``), ``before`` and ``after`` (the values
         as text; for an added or removed child row, its fields as a JSON object). The
@@ -324,7 +340,8 @@ def diff(old: RegistryTables, new: RegistryTables) -> pd.DataFrame:
             name, _prepared(name, old[name], keep), _prepared(name, new[name], keep)
         )
         rows += found
-    frame = pd.DataFrame(rows, columns=list(DIFF_COLUMNS))
+    frame = pd.DataFrame(rows, columns=[c for c in DIFF_COLUMNS if c != "name"])
+    frame.insert(1, "name", frame["registry_id"].map(_names(new, old)))
     order = {name: i for i, name in enumerate(schema.TABLES)}
     frame = frame.assign(_t=frame["table"].map(order)).sort_values(
         ["registry_id", "_t", "key", "field", "change"], na_position="first", kind="stable"
