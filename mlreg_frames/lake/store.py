@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,6 +115,19 @@ def _errors() -> tuple[type[Exception], ...]:
     return (OSError, DeltaError)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_QUERY = re.compile(r"\?[^\s]*")
+
+
+def _detail(exc: Exception) -> str:
+    """An error of delta-rs on one line: its chain of causes, no colours, no URL queries
+    (which may hold a SAS), cut to a readable length."""
+    lines = (_ANSI.sub("", line).strip(" ↳\t") for line in str(exc).splitlines())
+    text = " -> ".join(line for line in lines if line)
+    text = _QUERY.sub("?…", text)
+    return text if len(text) <= 500 else text[:499] + "…"
+
+
 class LakeStore:
     """A lake root and its storage options: opens, creates and names its Delta tables.
 
@@ -167,9 +181,8 @@ class LakeStore:
         except LakeError:
             raise
         except _errors() as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise LakeError(
-                f"lake {self.root!r}: {action} failed: {type(exc).__name__}: {detail[:300]}; "
+                f"lake {self.root!r}: {action} failed: {type(exc).__name__}: {_detail(exc)}; "
                 "check that the location exists, is a lake, and that the credentials allow "
                 "reading and writing",
                 root=self.root,
