@@ -76,16 +76,16 @@ LEDGER_SCHEMA = pa.schema(
 
 LAYOUT = f"""\
 <root>/
-  <table>/            a Delta table for each of {", ".join(schema.ALL_TABLES)};
-                      columns: {SNAPSHOT_COLUMN}, {PARTITION_COLUMN} (partition, YYYY-MM) and the
-                      declared columns of mlreg_frames.schema
-  {LEDGER}/           a Delta table, one row per event of a snapshot:
-                      {CLAIMED}   a writer took the id (before writing any table)
-                      {COMMITTED} every table is written; the row counts per table
-                      {ABORTED}   a failed or crashed writer's rows were (or are being) deleted
-A snapshot exists exactly when its '{COMMITTED}' row does; readers take only those and check
-each table's row count against it. Raw readers of one table join it with
-  SELECT {SNAPSHOT_COLUMN} FROM {LEDGER} WHERE state = '{COMMITTED}'
+  <table>/     one Delta table per data table ({", ".join(list(schema.ALL_TABLES)[:4])},
+               {", ".join(list(schema.ALL_TABLES)[4:])}); columns: {SNAPSHOT_COLUMN},
+               {PARTITION_COLUMN} (the partition, YYYY-MM), then the declared columns
+  {LEDGER}/   the ledger, a Delta table with one row per event of a snapshot:
+               {CLAIMED}    a writer took the id (before writing any table)
+               {COMMITTED}  every table is written; the row count of each table
+               {ABORTED}    a failed or crashed writer's rows were (or are being) deleted
+A snapshot exists exactly when its '{COMMITTED}' row does; lake.read takes only those and checks
+each table's row count against it. A raw reader of one table keeps the same rows with
+  WHERE {SNAPSHOT_COLUMN} IN (SELECT {SNAPSHOT_COLUMN} FROM {LEDGER} WHERE state = '{COMMITTED}')
 """
 """The lake layout, for the docs and ``help(lake)``."""
 
