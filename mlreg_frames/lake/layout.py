@@ -61,6 +61,7 @@ CLAIMED, COMMITTED, ABORTED = "claimed", "committed", "aborted"
 LEDGER_SCHEMA = pa.schema(
     [
         pa.field(SNAPSHOT_COLUMN, pa.string(), nullable=False),
+        pa.field(PARTITION_COLUMN, pa.string(), nullable=False),
         pa.field("state", pa.string(), nullable=False),
         pa.field("writer", pa.string(), nullable=False),
         pa.field("recorded_at", pa.timestamp("us", tz="UTC"), nullable=False),
@@ -79,7 +80,7 @@ LAYOUT = f"""\
   <table>/     one Delta table per data table ({", ".join(list(schema.ALL_TABLES)[:4])},
                {", ".join(list(schema.ALL_TABLES)[4:])}); columns: {SNAPSHOT_COLUMN},
                {PARTITION_COLUMN} (the partition, YYYY-MM), then the declared columns
-  {LEDGER}/   the ledger, a Delta table with one row per event of a snapshot:
+  {LEDGER}/   the ledger, a Delta table (by {PARTITION_COLUMN} too), one row per snapshot event:
                {CLAIMED}    a writer took the id (before writing any table)
                {COMMITTED}  every table is written; the row count of each table
                {ABORTED}    a failed or crashed writer's rows were (or are being) deleted

@@ -22,16 +22,19 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 
 from ..errors import LakeError
-from .layout import LEDGER, LEDGER_SCHEMA, SNAPSHOT_COLUMN
+from .layout import LEDGER, LEDGER_SCHEMA, PARTITION_COLUMN, SNAPSHOT_COLUMN, month_of
 from .store import LakeStore
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
 __all__ = ["append_row", "ledger", "new_row"]
 
@@ -46,19 +49,31 @@ def now() -> datetime:
 def new_row(sid: str, state: str, writer: str, **values: Any) -> dict[str, Any]:
     """One ledger row; unset columns are null."""
     row: dict[str, Any] = dict.fromkeys(LEDGER_SCHEMA.names)
-    row.update({SNAPSHOT_COLUMN: sid, "state": state, "writer": writer, "recorded_at": now()})
+    row.update(
+        {
+            SNAPSHOT_COLUMN: sid,
+            PARTITION_COLUMN: month_of(sid),
+            "state": state,
+            "writer": writer,
+            "recorded_at": now(),
+        }
+    )
     row.update(values)
     if isinstance(row.get("provenance"), Mapping):
         row["provenance"] = json.dumps(row["provenance"], default=str, sort_keys=True)
     return row
 
 
-def ledger(store: LakeStore) -> pd.DataFrame:
-    """Every ledger row (empty with the ledger's columns when there is none yet)."""
-    table = store.open(LEDGER)
+def ledger(store: LakeStore, months: Iterable[str] | None = None) -> pd.DataFrame:
+    """The ledger's rows, of some months only when given (empty when there is no ledger)."""
+    return _frame(_read(store, store.open(LEDGER), months))
+
+
+def _read(store: LakeStore, table: DeltaTable | None, months: Iterable[str] | None) -> pa.Table:
+    if table is None:
+        return LEDGER_SCHEMA.empty_table()
     with store.errors("reading the snapshots ledger"):
-        arrow = LEDGER_SCHEMA.empty_table() if table is None else table.to_pyarrow_table()
-    return _frame(arrow)
+        return store.dataset(table, months).to_table()
 
 
 def _frame(arrow: pa.Table) -> pd.DataFrame:
@@ -78,20 +93,21 @@ def _types(arrow_type: pa.DataType) -> Any:
 
 
 def append_row(
-    store: LakeStore, decide: Callable[[pd.DataFrame], dict[str, Any] | None]
+    store: LakeStore,
+    decide: Callable[[pd.DataFrame], dict[str, Any] | None],
+    months: Iterable[str],
 ) -> dict[str, Any] | None:
     """Append the row ``decide(ledger)`` returns, on exactly the version it was decided on.
 
-    ``decide`` sees the current ledger and returns the row to append, or ``None`` to append
-    nothing (it may also raise). On a concurrent commit the ledger is read again and
-    ``decide`` called again. Returns the row appended, or ``None``.
+    ``decide`` sees the current ledger rows of ``months`` (the partitions the decision
+    depends on) and returns the row to append, or ``None`` to append nothing (it may also
+    raise). On a concurrent commit the ledger is read again and ``decide`` called again.
+    Returns the row appended, or ``None``.
     """
     dl = store.dl
     for attempt in range(_ATTEMPTS):
         table = store.open(LEDGER)
-        with store.errors("reading the snapshots ledger"):
-            current = LEDGER_SCHEMA.empty_table() if table is None else table.to_pyarrow_table()
-        row = decide(_frame(current))
+        row = decide(_frame(_read(store, table, months)))
         if row is None:
             return None
         data = pa.Table.from_pylist([row], schema=LEDGER_SCHEMA)
@@ -101,6 +117,7 @@ def append_row(
                     store.uri(LEDGER) if table is None else table,
                     data,
                     mode="append",
+                    partition_by=[PARTITION_COLUMN],
                     schema_mode="merge",
                     storage_options=store.options or None if table is None else None,
                     commit_properties=dl.CommitProperties(

@@ -105,11 +105,11 @@ def _scan(store: LakeStore, name: str, chosen: list[str], counts: pd.Series) -> 
     if table is None:
         arrow = pa.table({SNAPSHOT_COLUMN: pa.array([], pa.string())})
     else:
-        wanted = pc.field(PARTITION_COLUMN).isin(sorted({month_of(s) for s in chosen})) & (
-            pc.field(SNAPSHOT_COLUMN).isin(chosen)
-        )
+        months = {month_of(s) for s in chosen}
         with store.errors(f"reading table {name}"):
-            arrow = table.to_pyarrow_dataset().to_table(filter=wanted)
+            arrow = store.dataset(table, months).to_table(
+                filter=pc.field(SNAPSHOT_COLUMN).isin(chosen)
+            )
     found = dict(pd.Series(arrow.column(SNAPSHOT_COLUMN).to_pylist()).value_counts())
     for sid in chosen:
         expected = counts.get(sid)

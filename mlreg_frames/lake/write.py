@@ -131,7 +131,9 @@ def _claim(store: LakeStore, sid: str, writer: str, explicit: bool) -> str:
         chosen["sid"] = candidate
         return ledger_mod.new_row(candidate, CLAIMED, writer)
 
-    ledger_mod.append_row(store, decide)
+    # A bumped id stays in its month but on the last microsecond of one: read the next too.
+    later = month_of(snapshot_id(parse_snapshot_id(sid) + timedelta(days=1)))
+    ledger_mod.append_row(store, decide, {month_of(sid), later})
     return chosen["sid"]
 
 
@@ -149,7 +151,7 @@ def _commit(store: LakeStore, sid: str, writer: str, values: Mapping[str, Any]) 
             )
         return ledger_mod.new_row(sid, COMMITTED, writer, **values)
 
-    ledger_mod.append_row(store, decide)
+    ledger_mod.append_row(store, decide, [month_of(sid)])
 
 
 def _abort(store: LakeStore, sids: list[str], writer: str) -> list[str]:
@@ -163,7 +165,7 @@ def _abort(store: LakeStore, sids: list[str], writer: str) -> list[str]:
                 return None
             return ledger_mod.new_row(sid, ABORTED, writer)
 
-        ledger_mod.append_row(store, decide)
+        ledger_mod.append_row(store, decide, [month_of(sid)])
         aborted.append(sid)
     _delete_rows(store, sids)
     return aborted
@@ -295,15 +297,15 @@ def _with_rows(store: LakeStore, sids: list[str]) -> set[str]:
     found: set[str] = set()
     if not sids:
         return found
-    wanted = (pc.field(PARTITION_COLUMN).isin(sorted({month_of(s) for s in sids}))) & (
-        pc.field(SNAPSHOT_COLUMN).isin(sids)
-    )
+    months = {month_of(s) for s in sids}
     for name in schema.ALL_TABLES:
         table = store.open(name)
         if table is None:
             continue
         with store.errors(f"reading {name}"):
-            got = table.to_pyarrow_dataset().to_table(columns=[SNAPSHOT_COLUMN], filter=wanted)
+            got = store.dataset(table, months).to_table(
+                columns=[SNAPSHOT_COLUMN], filter=pc.field(SNAPSHOT_COLUMN).isin(sids)
+            )
         found.update(got.column(SNAPSHOT_COLUMN).to_pylist())
     return found
 
