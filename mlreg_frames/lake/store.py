@@ -118,6 +118,16 @@ def _errors() -> tuple[type[Exception], ...]:
     return (OSError, DeltaError)
 
 
+def _is_storage_error(exc: Exception) -> bool:
+    """An error of the storage or of delta-rs (older releases raise a bare ``Exception``)."""
+    module = type(exc).__module__ or ""
+    return (
+        isinstance(exc, _errors())
+        or type(exc) is Exception
+        or module.split(".")[0] in ("deltalake", "_internal")
+    )
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _QUERY = re.compile(r"\?[^\s]*")
 
@@ -197,7 +207,9 @@ class LakeStore:
             yield
         except LakeError:
             raise
-        except _errors() as exc:
+        except Exception as exc:
+            if not _is_storage_error(exc):
+                raise
             raise LakeError(
                 f"lake {self.root!r}: {action} failed: {type(exc).__name__}: {_detail(exc)}; "
                 "check that the location exists, is a lake, and that the credentials allow "
