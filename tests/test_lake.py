@@ -412,3 +412,39 @@ def test_cli_snapshots_diff_vacuum_and_lake_commands(tmp_path, two_runs):
         assert result.exit_code == 1, (bad, result.output)
         assert len(result.output.strip().splitlines()) == 1, result.output
         assert result.output.startswith("Error: ") and "Traceback" not in result.output
+
+
+def test_storage_options_are_translated_for_delta_rs():
+    from azure.core.credentials import AccessToken
+
+    from mlreg_frames.cli.lake_cmd import parse_storage_options
+    from mlreg_frames.lake.store import delta_options
+
+    class Credential:
+        def get_token(self, *scopes, **kwargs):
+            assert scopes == ("https://storage.azure.com/.default",)
+            return AccessToken("eyJ0b2tlbg", 2**31)
+
+    assert delta_options(
+        {
+            "connection_string": "DefaultEndpointsProtocol=http;AccountName=acct;"
+            "SharedAccessSignature=sv=1&sig=x;BlobEndpoint=http://127.0.0.1:1/acct",
+            "credential": Credential(),
+            "anon": False,
+            "timeout": 30,
+        }
+    ) == {
+        "account_name": "acct",
+        "sas_token": "sv=1&sig=x",
+        "endpoint": "http://127.0.0.1:1/acct",
+        "allow_http": "true",
+        "bearer_token": "eyJ0b2tlbg",
+        "timeout": "30",
+    }
+    with pytest.raises(LakeError, match="azure-identity credential"):
+        delta_options({"credential": "not a credential"})
+    from azure.identity import DefaultAzureCredential
+
+    parsed = parse_storage_options(("credential=azure", "allow_http=true"))
+    assert isinstance(parsed["credential"], DefaultAzureCredential) and parsed["allow_http"] is True
+    assert delta_options({"allow_http": parsed["allow_http"]}) == {"allow_http": "true"}
