@@ -2,10 +2,11 @@
 
 Every table is a Delta table at ``<root>/<table>`` (Fabric, Databricks, Synapse, Spark, Polars
 and DuckDB open them natively); the ``snapshots`` Delta table, committed last, makes the eight
-tables of one run a single snapshot. :mod:`.write` lands snapshots and maintains the tables,
-:mod:`.read` brings them back, :mod:`.ledger` is the cross-table commit, :mod:`.layout`
-declares the names, :mod:`.store` the storage, :mod:`.migrate` converts a lake of the old
-marker format, and :mod:`.diff` compares two sets of tables (:func:`diff`).
+tables of one run a single snapshot. :mod:`.write` lands snapshots, :mod:`.maintain` repairs,
+compacts and vacuums the tables, :mod:`.read` brings snapshots back, :mod:`.ledger` is the
+cross-table commit, :mod:`.layout` declares the names, :mod:`.store` the storage,
+:mod:`.migrate` converts a lake of the old marker format, and :mod:`.diff` compares two sets of
+tables (:func:`diff`).
 
 Example::
 
@@ -26,9 +27,10 @@ from .layout import (
     parse_snapshot_id,
     snapshot_id,
 )
+from .maintain import DEFAULT_REPAIR_AGE, DEFAULT_RETENTION, optimize, repair, vacuum
 from .migrate import migrate
 from .read import diff_snapshots, read, snapshots
-from .write import DEFAULT_REPAIR_AGE, DEFAULT_RETENTION, append, optimize, repair, vacuum
+from .write import append
 
 __all__ = [
     "CHANGES",

@@ -1,5 +1,6 @@
 """Writing the lake: append a snapshot; repair, optimize and vacuum the Delta tables.
 
+This module lands snapshots; :mod:`.maintain` repairs, compacts and vacuums the tables.
 Each :func:`append` lands one run (a fetch, a flatten) as a *snapshot*: rows in each of the
 eight Delta tables, then a ``committed`` row in the ``snapshots`` ledger (see
 :mod:`mlreg_frames.lake.ledger` for why that makes the snapshot all-or-nothing).
@@ -9,8 +10,8 @@ Guarantees (see ``docs/lake.md``):
 * :func:`~mlreg_frames.lake.read` only sees committed snapshots, and checks each table's row
   count against the ledger;
 * a writer killed at any moment leaves every table openable and the last committed snapshot
-  readable; its rows stay visible to *raw* readers of one table until :func:`repair` (or
-  :func:`vacuum`) deletes them, with a Delta ``DELETE``;
+  readable; its rows stay visible to *raw* readers of one table until
+  :func:`~mlreg_frames.lake.repair` deletes them, with a Delta ``DELETE``;
 * two writers at once both land (Delta's optimistic concurrency, retried on conflict); they
   never share a snapshot id (ids are claimed serially in the ledger).
 
@@ -18,13 +19,11 @@ Example::
 
     >>> from mlreg_frames import flatten, lake, read_pages
     >>> sid = lake.append(flatten(read_pages("data/sample")), "out/lake")  # doctest: +SKIP
-    >>> lake.optimize("out/lake")                                          # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import random
 import time
@@ -44,7 +43,6 @@ from .layout import (
     ABORTED,
     CLAIMED,
     COMMITTED,
-    LEDGER,
     PARTITION_COLUMN,
     SNAPSHOT_COLUMN,
     month_of,
@@ -53,21 +51,7 @@ from .layout import (
 )
 from .store import LakeStore
 
-__all__ = [
-    "DEFAULT_REPAIR_AGE",
-    "DEFAULT_RETENTION",
-    "append",
-    "optimize",
-    "repair",
-    "vacuum",
-]
-
-DEFAULT_REPAIR_AGE = timedelta(hours=1)
-"""A claim younger than this is a writer still at work: :func:`repair` leaves it alone."""
-
-DEFAULT_RETENTION = timedelta(days=7)
-"""Delta vacuum keeps files removed less than this long ago (Delta's own default): readers
-and time travel to the last week keep working."""
+__all__ = ["append"]
 
 _DATA_ATTEMPTS = 20
 
@@ -250,163 +234,3 @@ def append(
             _abort(store, [sid], writer)
         raise
     return sid
-
-
-def repair(
-    root: str | os.PathLike[str],
-    *,
-    older_than: timedelta = DEFAULT_REPAIR_AGE,
-    dry_run: bool = False,
-    storage_options: Mapping[str, Any] | None = None,
-) -> list[str]:
-    """Delete the rows of snapshots that were claimed but never committed (crashed writers).
-
-    A claim younger than ``older_than`` is a writer still at work and is left alone, so
-    ``older_than`` must exceed the longest append. Committed snapshots are never touched: the
-    rows go through a Delta ``DELETE`` restricted to the uncommitted ids. Returns those ids.
-
-    Example::
-
-        >>> repair("out/lake")                                    # doctest: +SKIP
-        ['2025-06-01T120000.000000Z']
-    """
-    _check_age(older_than, "older_than")
-    store = LakeStore(root, storage_options)
-    _require_lake(store)
-    rows = ledger_mod.ledger(store)
-    states: dict[str, set[str]] = {}
-    for sid, state in zip(rows[SNAPSHOT_COLUMN], rows["state"], strict=True):
-        states.setdefault(str(sid), set()).add(str(state))
-    claimed_at = rows[rows["state"] == CLAIMED].groupby(SNAPSHOT_COLUMN)["recorded_at"].min()
-    cutoff = ledger_mod.now() - older_than
-    open_claims = [
-        sid for sid, seen in states.items() if seen == {CLAIMED} and claimed_at[sid] <= cutoff
-    ]
-    # An aborted id is cleaned again if it has rows: its writer may have gone on writing.
-    aborted = [sid for sid, seen in states.items() if ABORTED in seen and COMMITTED not in seen]
-    stale = sorted({*open_claims, *_with_rows(store, aborted)})
-    if not dry_run:
-        _abort(store, stale, f"repair-{uuid.uuid4().hex}")
-    return stale
-
-
-def _with_rows(store: LakeStore, sids: list[str]) -> set[str]:
-    """Those of ``sids`` that still have rows in some data table."""
-    import pyarrow.compute as pc
-
-    found: set[str] = set()
-    if not sids:
-        return found
-    months = {month_of(s) for s in sids}
-    for name in schema.ALL_TABLES:
-        table = store.open(name)
-        if table is None:
-            continue
-        with store.errors(f"reading {name}"):
-            got = store.dataset(table, months).to_table(
-                columns=[SNAPSHOT_COLUMN], filter=pc.field(SNAPSHOT_COLUMN).isin(sids)
-            )
-        found.update(got.column(SNAPSHOT_COLUMN).to_pylist())
-    return found
-
-
-def optimize(
-    root: str | os.PathLike[str], *, storage_options: Mapping[str, Any] | None = None
-) -> pd.DataFrame:
-    """Compact each table's small files (one per append) into few large ones, per month.
-
-    Readers, raw ones included, see the same rows; the replaced files stay on storage for
-    time travel until :func:`vacuum` removes them. Returns one row per table: ``files_before``,
-    ``files_after``, ``files_added``, ``files_removed``.
-
-    Example::
-
-        >>> optimize("out/lake")[["table", "files_before", "files_after"]]  # doctest: +SKIP
-    """
-    store = LakeStore(root, storage_options)
-    _require_lake(store)
-    rows = []
-    for name in (*schema.ALL_TABLES, LEDGER):
-        table = store.open(name)
-        if table is None:
-            continue
-        with store.errors(f"optimizing {name}"):
-            before = len(table.file_uris())
-            metrics = table.optimize.compact()
-            after = len(store.open(name).file_uris())  # type: ignore[union-attr]
-        rows.append(
-            {
-                "table": name,
-                "files_before": before,
-                "files_after": after,
-                "files_added": int(metrics.get("numFilesAdded", 0)),
-                "files_removed": int(metrics.get("numFilesRemoved", 0)),
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["table", "files_before", "files_after", "files_added", "files_removed"]
-    )
-
-
-def vacuum(
-    root: str | os.PathLike[str],
-    *,
-    older_than: timedelta = DEFAULT_REPAIR_AGE,
-    retention: timedelta = DEFAULT_RETENTION,
-    dry_run: bool = False,
-    storage_options: Mapping[str, Any] | None = None,
-) -> list[str]:
-    """:func:`repair` crashed writers, then Delta-vacuum files no version needs any more.
-
-    ``retention`` keeps files removed (by an optimize, a repair, a delete) less recently than
-    that, so running readers and time travel within it keep working; below Delta's own
-    safety limit (7 days) it is refused. Returns what was (or, with ``dry_run``, would be)
-    removed: ``snapshot <id>`` for each repaired snapshot, ``<table>/<file>`` for each file.
-
-    Example::
-
-        >>> vacuum("out/lake", dry_run=True)                      # doctest: +SKIP
-        ['snapshot 2025-06-01T120000.000000Z', 'registries/month=2025-06/part-....parquet']
-    """
-    _check_age(retention, "retention")
-    if retention < DEFAULT_RETENTION:
-        raise LakeError(
-            f"retention {retention} is shorter than Delta's safe minimum of "
-            f"{DEFAULT_RETENTION.days} days: readers and time travel could lose files; "
-            "keep the default"
-        )
-    removed = [
-        f"snapshot {sid}"
-        for sid in repair(
-            root, older_than=older_than, dry_run=dry_run, storage_options=storage_options
-        )
-    ]
-    store = LakeStore(root, storage_options)
-    hours = math.ceil(retention.total_seconds() / 3600)
-    for name in (*schema.ALL_TABLES, LEDGER):
-        table = store.open(name)
-        if table is None:
-            continue
-        with store.errors(f"vacuuming {name}"):
-            files = table.vacuum(retention_hours=hours, dry_run=dry_run)
-        removed += [f"{name}/{_relative(f, store.uri(name))}" for f in files]
-    return removed
-
-
-def _relative(path: str, base: str) -> str:
-    return path.removeprefix(base).lstrip("/") if path.startswith(base) else path
-
-
-def _check_age(age: timedelta, name: str) -> None:
-    if (
-        not isinstance(age, timedelta)
-        or not math.isfinite(age.total_seconds())
-        or age < timedelta(0)
-    ):
-        raise LakeError(f"{name} must be a timedelta of 0 or more, got {age!r}")
-
-
-def _require_lake(store: LakeStore) -> None:
-    from .read import require_lake
-
-    require_lake(store)
