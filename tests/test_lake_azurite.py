@@ -11,8 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from mlreg_frames import LakeError, flatten, lake
+from mlreg_frames.cli import main
 from mlreg_frames.synth import generate_fleet
 
 deltalake = pytest.importorskip(
@@ -70,6 +72,10 @@ def test_round_trip_with_a_sas_and_collisions_are_refused(azurite, fleets):
     with pytest.raises(LakeError, match="already exists"):
         lake.append(old, root, "2025-06-01T00:00:00Z", storage_options=options)
     assert lake.vacuum(root, dry_run=True, storage_options=options) == []
+    # the CLI, with the options as -o KEY=VALUE
+    pairs = [f"-o{key}={value}" for key, value in azurite.storage_options.items()]
+    listed = CliRunner().invoke(main, ["snapshots", root, *pairs])
+    assert listed.exit_code == 0 and sid in listed.output, listed.output
 
 
 def test_wrong_credentials_are_a_lake_error(azurite, fleets):
@@ -103,6 +109,7 @@ import base64, json, sys, time
 from azure.core.credentials import AccessToken
 from azure.storage.blob import BlobServiceClient
 from mlreg_frames import LakeError, flatten, lake
+from mlreg_frames.cli import main
 from mlreg_frames.synth import generate_fleet
 
 endpoint, key = sys.argv[1], sys.argv[2]
