@@ -110,7 +110,14 @@ def _scan(store: LakeStore, name: str, chosen: list[str], counts: pd.Series) -> 
             arrow = store.dataset(table, months).to_table(
                 filter=pc.field(SNAPSHOT_COLUMN).isin(chosen)
             )
-    found = dict(pd.Series(arrow.column(SNAPSHOT_COLUMN).to_pylist()).value_counts())
+    counted = pc.value_counts(arrow.column(SNAPSHOT_COLUMN))
+    found = dict(
+        zip(
+            counted.field("values").to_pylist(),
+            counted.field("counts").to_pylist(),
+            strict=True,
+        )
+    )
     for sid in chosen:
         expected = counts.get(sid)
         if pd.isna(expected):
@@ -123,9 +130,18 @@ def _scan(store: LakeStore, name: str, chosen: list[str], counts: pd.Series) -> 
                 root=store.root,
                 snapshot=sid,
             )
-    if len(chosen) > 1:  # stable: each snapshot's rows keep their order
+    if len(chosen) > 1 and not _sorted(arrow.column(SNAPSHOT_COLUMN)):
+        # stable: each snapshot's rows keep their order
         arrow = arrow.take(pc.sort_indices(arrow, [(SNAPSHOT_COLUMN, "ascending")]))
     return arrow
+
+
+def _sorted(column: pa.ChunkedArray) -> bool:
+    """Whether the snapshot ids are already in order (they are, unless appends overlapped)."""
+    if len(column) < 2:
+        return True
+    flat = column.combine_chunks()
+    return bool(pc.all(pc.less_equal(flat[:-1], flat[1:])).as_py())
 
 
 def _tables(
