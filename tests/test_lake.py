@@ -448,3 +448,12 @@ def test_storage_options_are_translated_for_delta_rs():
     parsed = parse_storage_options(("credential=azure", "allow_http=true"))
     assert isinstance(parsed["credential"], DefaultAzureCredential) and parsed["allow_http"] is True
     assert delta_options({"allow_http": parsed["allow_http"]}) == {"allow_http": "true"}
+
+
+def test_repair_refuses_ids_that_are_not_snapshot_ids(tmp_path, two_runs):
+    root = tmp_path / "lake"
+    lake.append(two_runs[0], root)
+    store = lake_write.LakeStore(root)
+    with pytest.raises(LakeError, match="not a snapshot id"):
+        lake_write._delete_rows(store, ["2025-01-01T000000.000000Z') OR (1=1"])
+    assert lake.read(root) == two_runs[0]

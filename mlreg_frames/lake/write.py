@@ -159,6 +159,9 @@ def _delete_rows(store: LakeStore, sids: list[str]) -> None:
     """Delete the rows of uncommitted snapshots ``sids`` from every data table."""
     if not sids:
         return
+    for sid in sids:  # only well-formed ids reach the SQL predicate
+        if snapshot_id(parse_snapshot_id(sid)) != sid:
+            raise LakeError(f"{sid!r} is not a snapshot id; not deleting it", root=store.root)
     ids = ", ".join(f"'{s}'" for s in sids)
     months = ", ".join(sorted({f"'{month_of(s)}'" for s in sids}))
     predicate = f"{PARTITION_COLUMN} IN ({months}) AND {SNAPSHOT_COLUMN} IN ({ids})"
