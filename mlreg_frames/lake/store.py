@@ -188,13 +188,24 @@ class LakeStore:
         Pruning by partition before the dataset is built matters: building it costs time per
         file, and a year of daily appends before an optimize is 365 files.
         """
-        if months is None:
-            return table.to_pyarrow_dataset()
-        wanted = [(PARTITION_COLUMN, "in", sorted(set(months)))]
+        options: dict[str, Any] = {}
+        if self.local:
+            # Arrow's own file system: deltalake's default one calls back into Python from
+            # Arrow's I/O threads, which can abort the interpreter at exit.
+            from urllib.parse import urlsplit
+            from urllib.request import url2pathname
+
+            from pyarrow import fs
+
+            uri = table.table_uri
+            path = url2pathname(urlsplit(uri).path) if uri.startswith("file:") else uri
+            options["filesystem"] = fs.SubTreeFileSystem(path, fs.LocalFileSystem())
+        if months is not None:
+            options["partitions"] = [(PARTITION_COLUMN, "in", sorted(set(months)))]
         with warnings.catch_warnings():
             # deltalake >= 1.5 calls it file_pruning_predicate; `partitions` still works
             warnings.simplefilter("ignore", DeprecationWarning)
-            return table.to_pyarrow_dataset(partitions=wanted)
+            return table.to_pyarrow_dataset(**options)
 
     def exists(self) -> bool:
         """Whether the root exists (always ``True`` for URLs: containers are checked on use)."""
