@@ -129,9 +129,7 @@ def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> st
 )
 @click.option("--out", required=True, type=_OUT, help="Folder for <table>.parquet.")
 @click.option("--raw", type=_OUT, default=None, help="Also save every page as received here.")
-@click.option(
-    "--lake", default=None, help="Also append a snapshot to this Delta lake (path or URL)."
-)
+@click.option("--lake", default=None, help="Also append a snapshot to this lake (path or URL).")
 @click.option("--workers", default=16, show_default=True, help="Scopes read at once.")
 @click.option("--max-attempts", default=6, show_default=True, help="Tries per page.")
 @click.option(
