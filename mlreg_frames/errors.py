@@ -260,7 +260,7 @@ class LakeError(MlregFramesError):
     """A snapshot lake could not be written or read.
 
     Attributes:
-        root: the lake root (a path or fsspec URL).
+        root: the lake root (a folder or an abfss:// URL).
         snapshot: the snapshot involved, when one is.
     """
 

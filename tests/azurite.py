@@ -6,6 +6,10 @@ in memory, with telemetry off, waits until it answers, and stops it after the se
 Without ``node_modules`` the tests that use it skip, unless the ``CI`` environment variable is
 set: in CI a missing emulator is a failure, so the lake's Azure path is never silently untested.
 
+delta-rs reaches Azurite through an explicit ``endpoint`` (``http://127.0.0.1:<port>/<account>``,
+path-style as Azurite serves it) with ``allow_http``; its ``use_emulator`` option would work too,
+but only on the fixed port 10000 or through the process-wide ``AZURITE_BLOB_STORAGE_URL``.
+
 Example::
 
     def test_round_trip(azurite):
@@ -63,11 +67,16 @@ class Azurite:
 
     @property
     def storage_options(self) -> dict[str, str]:
-        """fsspec / adlfs options authenticating with the account key."""
-        return {"account_name": ACCOUNT, "connection_string": self.connection_string}
+        """delta-rs options authenticating with the account key."""
+        return {
+            "account_name": ACCOUNT,
+            "account_key": ACCOUNT_KEY,
+            "endpoint": self.endpoint,
+            "allow_http": "true",
+        }
 
     def sas_storage_options(self) -> dict[str, str]:
-        """adlfs options authenticating with an account SAS (no key handed to adlfs)."""
+        """Options authenticating with an account SAS, as a connection string (no key)."""
         from datetime import datetime, timedelta, timezone
 
         from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
@@ -181,7 +190,12 @@ def _require_azurite() -> None:
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
-    """A throw-away certificate for 127.0.0.1 (and its key), valid for a day."""
+    """A throw-away CA and a certificate for 127.0.0.1 it signed (and its key), valid a day.
+
+    Returns the CA (what clients trust) and the server's key; the server's certificate
+    chain is written next to them. rustls (delta-rs) refuses a CA certificate used as the
+    server's own, hence the two levels.
+    """
     import datetime
     import ipaddress
 
@@ -190,26 +204,34 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
+
+    def build(subject: str, issuer: x509.Name, public_key, signer, *, ca: bool):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "azurite test CA")])
+    ca = build("azurite test CA", ca_name, ca_key.public_key(), ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = build("127.0.0.1", ca_name, key.public_key(), ca_key, ca=False)
+    ca_path, cert_path, key_path = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -217,7 +239,7 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
             serialization.NoEncryption(),
         )
     )
-    return cert_path, key_path
+    return ca_path, key_path
 
 
 @pytest.fixture(scope="session")
@@ -236,13 +258,14 @@ def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Az
     """Azurite over https with Azure AD (bearer token) checks, and the certificate to trust.
 
     The SDKs refuse bearer tokens over plain http, so this one speaks TLS with a throw-away
-    self-signed certificate; clients trust it through ``SSL_CERT_FILE``.
+    certificate of a throw-away CA; clients trust the CA through ``SSL_CERT_FILE``.
     """
     _require_azurite()
     workdir = tmp_path_factory.mktemp("azurite-oauth")
-    cert, key = _self_signed(workdir)
+    ca, key = _self_signed(workdir)
+    cert = workdir / "cert.pem"
     emulator = _start(workdir, "--oauth", "basic", "--cert", str(cert), "--key", str(key))
     try:
-        yield emulator, cert
+        yield emulator, ca
     finally:
         _stop(emulator.process, emulator.drain)

@@ -1,29 +1,30 @@
-"""The snapshot lake on local folders and memory://: layout, atomicity, crashes, readers."""
+"""The Delta lake on local folders: layout, ledger, schema evolution, repair, optimize, CLI."""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
 from mlreg_frames import LakeError, flatten, lake, schema
 from mlreg_frames.cli import main
+from mlreg_frames.lake import ledger as ledger_mod
+from mlreg_frames.lake import write as lake_write
 from mlreg_frames.synth import generate_fleet
-from mlreg_frames.tables import RegistryTables, from_arrow
+from mlreg_frames.tables import RegistryTables
+
+deltalake = pytest.importorskip(
+    "deltalake", reason="the lake needs `pip install 'mlreg-frames[lake]'`"
+)
 
 REPO = Path(__file__).resolve().parent.parent
+OLD_LAKE = REPO / "tests" / "data" / "lake-v1"
 
 
 def fleet_tables(seed: int, n: int = 12) -> RegistryTables:
@@ -39,38 +40,43 @@ def two_runs() -> tuple[RegistryTables, RegistryTables]:
     return flatten(copy.deepcopy(fleet)), flatten(later)
 
 
-def test_layout_and_round_trip(tmp_path, two_runs):
+def raw_rows(root: Path, table: str) -> pa.Table:
+    """What a raw Delta reader of one table sees (no ledger)."""
+    return deltalake.DeltaTable(str(root / table)).to_pyarrow_table()
+
+
+def test_every_table_is_a_delta_table_and_round_trips(tmp_path, two_runs):
     old, new = two_runs
     root = tmp_path / "lake"
     first = lake.append(old, root, "2025-06-01T12:00:00Z")
-    second = lake.append(new, root, "2025-06-02T12:00:00+00:00")
-    assert (first, second) == ("2025-06-01T120000.000000Z", "2025-06-02T120000.000000Z")
+    second = lake.append(new, root, "2025-07-02T12:00:00+00:00")
+    assert (first, second) == ("2025-06-01T120000.000000Z", "2025-07-02T120000.000000Z")
 
-    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-    parts = [f for f in files if not f.startswith("_snapshots/")]
-    assert [f for f in files if f.startswith("_snapshots/")] == [
-        f"_snapshots/{first}.json",
-        f"_snapshots/{second}.json",
+    for name in (*schema.ALL_TABLES, lake.LEDGER):
+        assert deltalake.DeltaTable.is_deltatable(str(root / name)), name
+    registries = deltalake.DeltaTable(str(root / "registries"))
+    assert registries.metadata().partition_columns == ["month"]
+    assert sorted(p.name for p in (root / "registries").glob("month=*")) == [
+        "month=2025-06",
+        "month=2025-07",
     ]
-    assert len(parts) == 2 * 8
-    for part in parts:
-        table, partition, name = part.split("/")
-        assert table in old.counts() and partition in (f"snapshot={first}", f"snapshot={second}")
-        assert name.startswith("part-") and name.endswith(".parquet")
-    assert not list((root / "_staging").iterdir())
+    raw = raw_rows(root, "registries")
+    assert raw.column_names[:2] == ["snapshot", "month"]
+    assert raw.num_rows == len(old.registries) + len(new.registries)
+    ledger = raw_rows(root, lake.LEDGER).to_pandas()
+    assert sorted(zip(ledger["snapshot"], ledger["state"], strict=True)) == [
+        (first, "claimed"),
+        (first, "committed"),
+        (second, "claimed"),
+        (second, "committed"),
+    ]
 
     assert lake.read(root, first) == old
     assert lake.read(root) == new
     assert lake.read(root, "latest").provenance["snapshot"] == second
-    assert lake.read(root, "2025-06-01") == old  # a unique prefix
+    assert lake.read(root, "2025-06") == old  # a unique prefix
     assert lake.read(root, -2) == old
-    assert lake.read(root, pd.Timestamp("2025-06-02 14:00", tz="Europe/Paris")) == new
-
-    marker = json.loads((root / "_snapshots" / f"{first}.json").read_text())
-    assert marker["snapshot"] == first
-    assert marker["tables"]["registries"]["rows"] == len(old.registries)
-    part = root / marker["tables"]["registries"]["files"][0]
-    assert from_arrow("registries", pq.read_table(part)).equals(old.registries)
+    assert lake.read(root, pd.Timestamp("2025-07-02 14:00", tz="Europe/Paris")) == new
 
 
 def test_read_all_snapshots_adds_a_snapshot_column(tmp_path, two_runs):
@@ -79,16 +85,13 @@ def test_read_all_snapshots_adds_a_snapshot_column(tmp_path, two_runs):
     ids = [lake.append(old, root), lake.append(new, root)]
     history = lake.read(root, "all")
     assert isinstance(history, RegistryTables) and history.stacked
-    history.validate()  # keys include the snapshot; child rows join within their snapshot
+    history.validate()
     assert history.snapshot_ids == tuple(ids)
     assert list(history.registries.columns) == ["snapshot", *old.registries.columns]
-    assert history.registries["snapshot"].value_counts().to_dict() == {
-        ids[0]: len(old.registries),
-        ids[1]: len(new.registries),
-    }
     assert history.at(ids[0]) == old and history.at(ids[1]) == new
     assert history.counts_by_snapshot().loc[ids[1], "tags"] == len(new.tags)
     assert lake.read(root, [ids[1]]).snapshot_ids == (ids[1],)
+    assert history.provenance["snapshots"][ids[0]]["snapshot"] == ids[0]
 
 
 def test_snapshots_lists_rows_and_failed_scopes(tmp_path, two_runs):
@@ -100,7 +103,8 @@ def test_snapshots_lists_rows_and_failed_scopes(tmp_path, two_runs):
         {**dict(old.items()), "fetch_errors": errors}, allow_missing=True
     )
     root = tmp_path / "lake"
-    assert lake.snapshots(root).empty
+    with pytest.raises(LakeError, match="does not exist"):
+        lake.snapshots(root)
     sid = lake.append(with_errors, root)
     listed = lake.snapshots(root)
     row = listed.iloc[0]
@@ -122,301 +126,342 @@ def test_snapshot_ids_never_collide(tmp_path, two_runs, monkeypatch):
         lake.append(old, root, "2025-06-01T00:00:00Z")
     assert err.value.snapshot == taken
     # the clock says the same microsecond: the automatic id moves on by one
-    monkeypatch.setattr(lake.write, "_now", lambda: lake.parse_snapshot_id(taken))
+    monkeypatch.setattr(ledger_mod, "now", lambda: lake.parse_snapshot_id(taken))
     assert lake.append(old, root) == "2025-06-01T000000.000001Z"
-    assert lake.vacuum(root, older_than=timedelta(0), dry_run=True) == []
+    assert lake.repair(root, older_than=timedelta(0), dry_run=True) == []
+    assert lake.snapshots(root)["snapshot"].tolist() == [taken, "2025-06-01T000000.000001Z"]
 
 
-def test_an_older_schema_reads_with_nulls_and_a_newer_column_is_ignored(tmp_path, two_runs):
-    old, _ = two_runs
+def test_a_new_column_merges_and_older_snapshots_read_with_nulls(tmp_path, two_runs, monkeypatch):
+    old, new = two_runs
     root = tmp_path / "lake"
-    sid = lake.append(old, root)
-    marker = json.loads((root / "_snapshots" / f"{sid}.json").read_text())
-    registries = root / marker["tables"]["registries"]["files"][0]
-    written = pq.read_table(registries)
-    older = written.drop_columns(["region_count", "sku_capacity"])
-    pq.write_table(older.append_column("from_the_future", older.column("name")), registries)
+    current = lake_write._table_arrow
 
-    back = lake.read(root)
+    def older_schema(name, frame, sid):  # what a version without two columns wrote
+        arrow = current(name, frame, sid)
+        return (
+            arrow.drop_columns(["region_count", "sku_capacity"]) if name == "registries" else arrow
+        )
+
+    monkeypatch.setattr(lake_write, "_table_arrow", older_schema)
+    first = lake.append(old, root)
+    monkeypatch.setattr(lake_write, "_table_arrow", current)
+    second = lake.append(new, root)  # today's schema: the two columns merge into the table
+
+    columns = deltalake.DeltaTable(str(root / "registries")).schema().to_arrow().names
+    assert {"region_count", "sku_capacity"} <= set(columns)
+    back = lake.read(root, first)
     assert back.registries["region_count"].isna().all()
     assert back.registries["sku_capacity"].isna().all()
-    assert "from_the_future" not in back.registries
-    same = ["registry_id", "name", "public_network_access"]
+    same = [c for c in old.registries.columns if c not in ("region_count", "sku_capacity")]
     assert back.registries[same].equals(old.registries[same])
-    back.validate()
+    assert lake.read(root, second) == new
 
+    def newer_schema(name, frame, sid):  # a later version adds a column this one ignores
+        arrow = current(name, frame, sid)
+        return arrow.append_column("from_the_future", arrow.column("snapshot"))
 
-def test_a_newer_lake_format_is_refused(tmp_path, two_runs):
-    root = tmp_path / "lake"
-    sid = lake.append(two_runs[0], root)
-    marker_path = root / "_snapshots" / f"{sid}.json"
-    marker = json.loads(marker_path.read_text())
-    marker_path.write_text(json.dumps({**marker, "format": 99}))
-    with pytest.raises(LakeError, match="newer mlreg_frames"):
-        lake.read(root)
+    monkeypatch.setattr(lake_write, "_table_arrow", newer_schema)
+    third = lake.append(new, root)
+    assert "from_the_future" not in lake.read(root, third).registries
+    assert lake.read(root, third) == new
+    lake.read(root, "all").validate()
 
 
 @pytest.mark.parametrize(
     ("selector", "message"),
     [("latest", "no committed snapshot"), ("1999-01-01", "no single snapshot")],
 )
-def test_read_errors_say_what_to_do(tmp_path, two_runs, selector, message):
+def test_read_errors_say_what_to_do(tmp_path, two_runs, selector, message, monkeypatch):
     root = tmp_path / "lake"
-    if selector != "latest":
+    if selector == "latest":  # a lake whose only writer failed
+        monkeypatch.setattr(lake_write, "_commit", _fail)
+        with pytest.raises(RuntimeError):
+            lake.append(two_runs[0], root)
+    else:
         lake.append(two_runs[0], root)
     with pytest.raises(LakeError, match=message):
         lake.read(root, selector)
 
 
-def test_a_failed_append_is_a_lake_error_and_leaves_no_files(tmp_path, two_runs):
+def _fail(*args, **kwargs):
+    raise RuntimeError("the commit failed")
+
+
+def test_a_failed_append_aborts_and_deletes_its_rows(tmp_path, two_runs, monkeypatch):
+    old, new = two_runs
     root = tmp_path / "lake"
-    root.mkdir()
-    (root / "tags").write_text("a file where the tags folder should be")
-    with pytest.raises(LakeError, match="writing the snapshot failed") as err:
-        lake.append(two_runs[0], root)
-    assert err.value.snapshot and err.value.root == str(root)
-    assert lake.snapshots(root).empty
-    assert not [p for p in root.rglob("*") if p.is_file() and p.name != "tags"]
+    kept = lake.append(old, root)
+    monkeypatch.setattr(lake_write, "_commit", _fail)
+    with pytest.raises(RuntimeError):
+        lake.append(new, root)
+    ledger = raw_rows(root, lake.LEDGER).to_pandas()
+    assert sorted(ledger["state"]) == ["aborted", "claimed", "claimed", "committed"]
+    for name in schema.ALL_TABLES:  # raw readers see only the committed snapshot again
+        assert set(raw_rows(root, name).column("snapshot").to_pylist()) <= {kept}
+    assert lake.read(root, "all").snapshot_ids == (kept,)
+    assert lake.repair(root, older_than=timedelta(0)) == []
 
 
-def test_a_missing_part_and_an_unknown_url_are_lake_errors(tmp_path, two_runs):
+def test_a_table_changed_outside_is_reported_not_read(tmp_path, two_runs):
     root = tmp_path / "lake"
     sid = lake.append(two_runs[0], root)
-    next((root / "acr" / f"snapshot={sid}").glob("*.parquet")).write_bytes(b"PAR1 torn")
-    with pytest.raises(LakeError, match="not readable Parquet"):
+    deltalake.DeltaTable(str(root / "tags")).delete("key = 'owner'")
+    with pytest.raises(LakeError, match=f"snapshot {sid}: table tags holds .* ledger says"):
         lake.read(root)
-    next((root / "tags" / f"snapshot={sid}").glob("*.parquet")).unlink()
-    with pytest.raises(LakeError, match=f"is gone.*_snapshots/{sid}.json"):
-        lake.read(root)
-    with pytest.raises(LakeError, match="cannot open lake"):
-        lake.read("nosuchprotocol://bucket/lake")
 
 
-def test_memory_filesystem_round_trip(two_runs):
+def test_not_a_lake_an_old_lake_and_a_corrupt_one_are_lake_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LakeError, match="is not a lake"):
+        lake.read(tmp_path / "empty")
+    with pytest.raises(LakeError, match=r"old marker format.*lake migrate"):
+        lake.snapshots(OLD_LAKE)
+    log = tmp_path / "bad" / "snapshots" / "_delta_log"
+    log.mkdir(parents=True)
+    (log / "00000000000000000000.json").write_text("garbage")
+    with pytest.raises(LakeError, match="opening table snapshots failed"):
+        lake.snapshots(tmp_path / "bad")
+    with pytest.raises(LakeError, match="root is empty"):
+        lake.read("")
+
+
+def test_repair_deletes_an_uncommitted_snapshot_and_never_committed_data(tmp_path, two_runs):
     old, new = two_runs
-    root = f"memory://mlreg-test-{uuid.uuid4().hex}/lake"
-    first = lake.append(old, root)
-    lake.append(new, root)
-    assert lake.read(root, first) == old and lake.read(root) == new
-    assert len(lake.snapshots(root)) == 2
-    assert lake.diff_snapshots(root)["change"].isin(["changed", "removed", "added"]).all()
-    assert lake.vacuum(root, older_than=timedelta(0)) == []
+    root = tmp_path / "lake"
+    kept = lake.append(old, root)
+    # a writer killed after writing two tables: claimed, rows in registries and regions
+    store = lake_write.LakeStore(root)
+    orphan = lake_write._claim(store, "2099-01-01T000000.000000Z", "dead", explicit=True)
+    for name in ("registries", "regions"):
+        lake_write._write_table(
+            store, name, lake_write._table_arrow(name, new[name], orphan), orphan
+        )
+    assert lake.read(root, "all").snapshot_ids == (kept,)
+    assert raw_rows(root, "registries").num_rows == len(old.registries) + len(new.registries)
+
+    assert lake.repair(root) == []  # the claim is younger than an hour: a writer at work
+    assert lake.repair(root, older_than=timedelta(0), dry_run=True) == [orphan]
+    assert lake.vacuum(root, older_than=timedelta(0)) == [f"snapshot {orphan}"]
+    assert raw_rows(root, "registries").num_rows == len(old.registries)
+    assert lake.read(root) == old
+    assert lake.repair(root, older_than=timedelta(0)) == []
+    # the writer, had it survived, cannot commit any more
+    with pytest.raises(LakeError, match="aborted before the commit"):
+        lake_write._commit(store, orphan, "dead", {})
 
 
-def _duckdb_frames(query: str, table: str) -> pd.DataFrame:
+def test_optimize_compacts_and_vacuum_keeps_a_safe_retention(tmp_path):
+    root = tmp_path / "lake"
+    for day in range(1, 6):
+        lake.append(fleet_tables(day, 4), root, f"2025-06-{day:02d}T06:00:00Z")
+    before = lake.read(root, "all")
+    done = lake.optimize(root).set_index("table")
+    assert done.loc["registries", "files_before"] == 5
+    assert done.loc["registries", "files_after"] == 1
+    assert lake.read(root, "all") == before
+    assert lake.vacuum(root, dry_run=True) == []  # the replaced files are younger than 7 days
+    with pytest.raises(LakeError, match="safe minimum of 7 days"):
+        lake.vacuum(root, retention=timedelta(hours=1))
+    with pytest.raises(LakeError, match="older_than must be"):
+        lake.repair(root, older_than=timedelta(days=-1))
+    # time travel to the version before the optimize still works
+    table = deltalake.DeltaTable(str(root / "registries"))
+    table.load_as_version(table.version() - 1)
+    assert len(table.file_uris()) == 5
+
+
+def test_every_reader_agrees_with_lake_read(tmp_path, two_runs):
+    polars = pytest.importorskip("polars")
     duckdb = pytest.importorskip("duckdb")
-    arrow = duckdb.sql(query).to_arrow_table()
+    old, new = two_runs
+    root = tmp_path / "lake"
+    lake.append(old, root, "2025-06-01T00:00:00Z")
+    lake.append(new, root, "2025-07-01T00:00:00Z")
+    # an uncommitted snapshot's rows, as a killed writer leaves them
+    store = lake_write.LakeStore(root)
+    orphan = lake_write._claim(store, "2025-07-02T000000.000000Z", "dead", explicit=True)
+    lake_write._write_table(
+        store, "tags", lake_write._table_arrow("tags", new.tags, orphan), orphan
+    )
+
+    history = lake.read(root, "all")
+    committed = (
+        polars.read_delta(str(root / lake.LEDGER))
+        .filter(polars.col("state") == "committed")
+        .select("snapshot")
+    )
+    ids = committed["snapshot"].to_list()
+    con = duckdb.connect()
+    con.register("ledger", deltalake.DeltaTable(str(root / lake.LEDGER)).to_pyarrow_dataset())
+    for name, ours in history.items(include_errors=True):
+        keys = ["snapshot", *schema.ALL_TABLES[name].key]
+        expected = ours.sort_values(keys).reset_index(drop=True)
+        con.register("rows", deltalake.DeltaTable(str(root / name)).to_pyarrow_dataset())
+        readers = {
+            "deltalake": deltalake.DeltaTable(str(root / name)).to_pyarrow_table(
+                filters=[("snapshot", "in", ids)]
+            ),
+            "polars": polars.read_delta(str(root / name))
+            .join(committed, on="snapshot", how="semi")
+            .to_arrow(),
+            "duckdb": con.sql(
+                "SELECT * FROM rows WHERE snapshot IN "
+                "(SELECT snapshot FROM ledger WHERE state = 'committed')"
+            ).to_arrow_table(),
+        }
+        for reader, arrow in readers.items():
+            theirs = _as_ours(name, arrow).sort_values(keys).reset_index(drop=True)
+            pd.testing.assert_frame_equal(theirs, expected, obj=f"{name} via {reader}")
+    # pandas through lake.read is `history` itself; a raw reader without the ledger sees more
+    assert raw_rows(root, "tags").num_rows == len(history.tags) + len(new.tags)
+
+
+def _as_ours(name: str, arrow: pa.Table) -> pd.DataFrame:
+    from mlreg_frames.tables import from_arrow
+
+    arrow = arrow.drop_columns(["month"])
     snapshot = arrow.column("snapshot").to_pylist()
-    frame = from_arrow(table, arrow.drop_columns(["snapshot"]))
-    # the declared dtype, not "string" (pandas 2 reads that as python-backed storage)
+    frame = from_arrow(name, arrow.drop_columns(["snapshot"]))
     frame.insert(0, "snapshot", pd.Series(snapshot, dtype=schema.pandas_dtype("string")))
     return frame
 
 
-def test_duckdb_reads_the_same_rows(tmp_path, two_runs):
-    old, new = two_runs
-    root = tmp_path / "lake"
-    lake.append(old, root)
-    lake.append(new, root)
-    # an uncommitted partition (a writer killed between rename and commit)
-    committed_part = next((root / "registries").glob("snapshot=*/*.parquet"))
-    orphan = root / "registries" / "snapshot=2099-01-01T000000.000000Z"
-    orphan.mkdir()
-    orphan.joinpath(committed_part.name).write_bytes(committed_part.read_bytes())
+def test_migrate_an_old_format_lake(tmp_path):
+    old_copy = tmp_path / "old"
+    import shutil
 
-    history = lake.read(root, "all")
-    for table, ours in history.items(include_errors=True):
-        glob = (root / table).as_posix() + "/*/*.parquet"
-        committed = (root / "_snapshots").as_posix() + "/*.json"
-        query = (
-            f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
-            f" WHERE snapshot IN (SELECT snapshot FROM read_json_auto('{committed}'))"
-        )
-        theirs = _duckdb_frames(query, table)
-        keys = ["snapshot", *schema.ALL_TABLES[table].key]
-        pd.testing.assert_frame_equal(
-            theirs.sort_values(keys).reset_index(drop=True),
-            ours.sort_values(keys).reset_index(drop=True),
-        )
-    # the plain glob sees the orphan until vacuum clears it
-    everything = (root / "registries").as_posix() + "/*/*.parquet"
-    plain = f"SELECT * FROM read_parquet('{everything}', hive_partitioning = true)"
-    assert len(_duckdb_frames(plain, "registries")) > len(history.registries)
-    assert lake.vacuum(root) == ["registries/snapshot=2099-01-01T000000.000000Z"]
-    assert len(_duckdb_frames(plain, "registries")) == len(history.registries)
-
-
-# A writer process the tests can kill at a chosen point of an append.
-WRITER = r"""
-import json, sys, time
-from pathlib import Path
-from mlreg_frames import LakeError, flatten, lake
-from mlreg_frames.lake import store as lakestore
-from mlreg_frames.synth import generate_fleet
-
-job = json.loads(sys.argv[1])
-signal_file = Path(job["signal"]) if job.get("signal") else None
-
-def stop_here():
-    signal_file.touch()
-    time.sleep(600)
-
-if job.get("pause") == "parts":          # one part file written, the others not yet
-    write_many = lakestore.LakeStore.write_many
-    def first_only(self, files):
-        write_many(self, dict([next(iter(files.items()))]))
-        stop_here()
-    lakestore.LakeStore.write_many = first_only
-elif job.get("pause") == "rename":       # one table's partition moved into place
-    rename = lakestore.LakeStore.rename_dir
-    def rename_one(self, src, dst):
-        rename(self, src, dst)
-        stop_here()
-    lakestore.LakeStore.rename_dir = rename_one
-elif job.get("pause") == "commit":       # every part in place, no commit marker yet
-    lake.write._commit = lambda *args: stop_here()
-
-if job.get("ready"):
-    Path(job["ready"]).touch()
-if job.get("go"):
-    while not Path(job["go"]).exists():
-        time.sleep(0.01)
-results = []
-for seed, when in job["appends"]:
-    tables = flatten(generate_fleet(12, 2, seed=seed), provenance={"source": f"seed {seed}"})
-    try:
-        sid = lake.append(tables, job["root"], when, storage_options=job.get("storage_options"))
-        results.append([seed, sid])
-    except LakeError as exc:
-        results.append([seed, "LakeError: " + str(exc)])
-print(json.dumps(results))
-"""
+    shutil.copytree(OLD_LAKE, old_copy)
+    new = tmp_path / "new"
+    first, second = "2025-06-01T060000.000000Z", "2025-06-02T060000.000000Z"
+    with pytest.raises(LakeError, match="old marker format"):
+        lake.read(old_copy)
+    assert lake.migrate(old_copy, new) == [first, second]
+    # migration copies values as they were stored: the old lake's writer kept ARM's empty
+    # `kind` ("") where flatten now gives null, so compare with that one difference undone
+    for sid, fleet in (
+        (first, generate_fleet(6, 2, seed=31)),
+        (second, generate_fleet(5, 2, seed=32)),
+    ):
+        migrated = lake.read(new, sid)
+        kinds = migrated.registries["kind"]
+        migrated.registries["kind"] = kinds.mask(kinds == "")
+        assert migrated == flatten(fleet)
+    # the crashed writer's partition of the old lake (2025-06-03) stays behind
+    assert lake.snapshots(new)["snapshot"].tolist() == [first, second]
+    assert lake.migrate(old_copy, new) == []  # already there: run again safely
+    marker = old_copy / "_snapshots" / f"{first}.json"
+    body = json.loads(marker.read_text())
+    body["tables"]["tags"]["files"] = ["tags/../../outside.parquet"]
+    marker.write_text(json.dumps(body))
+    with pytest.raises(LakeError, match="outside its table folder"):
+        lake.migrate(old_copy, tmp_path / "newer")
+    (old_copy / "_snapshots" / "README.json").write_text("{}")
+    with pytest.raises(LakeError, match="not a commit marker"):
+        lake.migrate(old_copy, tmp_path / "newer")
 
 
-def start_writer(job: dict) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
-        [sys.executable, "-c", WRITER, json.dumps(job)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
-def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if process.poll() is not None:
-            raise AssertionError(f"writer exited early: {process.communicate()}")
-        assert time.monotonic() < deadline, "writer never reached the pause point"
-        time.sleep(0.02)
-
-
-@pytest.mark.parametrize("pause", ["parts", "rename", "commit"])
-def test_a_writer_killed_mid_append_leaves_the_lake_intact(tmp_path, pause):
-    root = tmp_path / "lake"
-    before = fleet_tables(1)
-    kept = lake.append(before, root)
-    signal_file = tmp_path / "paused"
-    process = start_writer(
-        {"root": str(root), "appends": [[2, None]], "pause": pause, "signal": str(signal_file)}
-    )
-    try:
-        wait_for(signal_file, process)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.communicate()
-    assert process.returncode == -signal.SIGKILL
-
-    assert lake.snapshots(root)["snapshot"].tolist() == [kept]
-    assert lake.read(root) == before
-    assert lake.read(root, "all").snapshot_ids == (kept,)
-    leftovers = lake.vacuum(root, older_than=timedelta(0))
-    assert any(p.endswith(".lock") for p in leftovers)
-    if pause != "parts":  # parts staged, or moved into place, before the kill
-        assert len(leftovers) > 1
-    assert sorted(p.name for p in (root / "registries").iterdir()) == [f"snapshot={kept}"]
-    after = fleet_tables(3)
-    assert lake.read(root, lake.append(after, root)) == after
-    assert lake.read(root, kept) == before
-
-
-def test_two_writer_processes_at_once(tmp_path):
-    root = tmp_path / "lake"
-    go = tmp_path / "go"
-    same = "2030-01-01T00:00:00Z"
-    jobs = [
-        {
-            "root": str(root),
-            "go": str(go),
-            "ready": str(tmp_path / f"ready{first}"),
-            "appends": [[first, None], [first + 1, None], [first + 2, same]],
-        }
-        for first in (10, 20)
-    ]
-    processes = [start_writer(job) for job in jobs]
-    for job, process in zip(jobs, processes, strict=True):
-        wait_for(Path(job["ready"]), process)
-    go.touch()  # both are past their imports: the appends overlap
-    results = []
-    for process in processes:
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err
-        results += json.loads(out)
-    written = {sid: seed for seed, sid in results if not sid.startswith("LakeError")}
-    refused = [sid for _, sid in results if sid.startswith("LakeError")]
-    assert len(written) == 5 and len(refused) == 1 and "already exists" in refused[0]
-    assert lake.snapshot_id(same) in written
-    assert lake.snapshots(root)["snapshot"].tolist() == sorted(written)
-    for sid, seed in written.items():
-        assert lake.read(root, sid) == fleet_tables(seed)
-    assert lake.vacuum(root, older_than=timedelta(0), dry_run=True) == []
-
-
-def test_cli_snapshots_diff_and_vacuum(tmp_path, two_runs):
+def test_cli_snapshots_diff_vacuum_and_lake_commands(tmp_path, two_runs):
     old, new = two_runs
     root = tmp_path / "lake"
     runner = CliRunner()
-    empty = runner.invoke(main, ["diff", str(root)])
-    assert empty.exit_code == 1 and "no committed snapshot" in empty.output
-    assert "Traceback" not in empty.output
-
+    missing = runner.invoke(main, ["snapshots", str(root)])
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+    migrated = runner.invoke(main, ["lake", "migrate", str(OLD_LAKE), str(root)])
+    assert migrated.exit_code == 0, migrated.output
+    assert "copied 2 snapshots" in migrated.output
     first = lake.append(old, root)
     second = lake.append(new, root)
+
     listed = runner.invoke(main, ["snapshots", str(root)])
     assert listed.exit_code == 0 and first in listed.output and second in listed.output
+    assert max(len(line) for line in listed.output.splitlines()) <= 100
+    assert "--wide" in listed.output
+    wide = runner.invoke(main, ["snapshots", str(root), "--wide"])
+    assert "committed_at" in wide.output and "pe_connections" in wide.output
     as_json = json.loads(runner.invoke(main, ["snapshots", str(root), "--json"]).output)
-    assert [r["snapshot"] for r in as_json] == [first, second]
+    assert [r["snapshot"] for r in as_json][-2:] == [first, second]
 
     out = tmp_path / "changes.csv"
     shown = runner.invoke(main, ["diff", str(root), "--out", str(out)])
     assert shown.exit_code == 0, shown.output
     assert f"from {first} to {second}" in shown.output
     assert "public_network_access" in shown.output
-    written = pd.read_csv(out)
-    assert len(written) == len(lake.diff_snapshots(root))
-    parquet = tmp_path / "changes.parquet"
-    assert (
-        runner.invoke(
-            main, ["diff", str(root), "--from", first, "--to", first[:10], "--out", str(parquet)]
-        ).exit_code
-        == 1
-    )  # ambiguous prefix
-    same = runner.invoke(
-        main, ["diff", str(root), "--from", first, "--to", first, "--out", str(parquet)]
-    )
-    assert "no changes" in same.output and pd.read_parquet(parquet).empty
-    bad = runner.invoke(main, ["diff", str(root), "--out", str(tmp_path / "x.txt")])
-    assert bad.exit_code == 2
-    out.with_suffix(".blocker").touch()  # --out in a folder that cannot be made
-    blocked = runner.invoke(
-        main, ["diff", str(root), "--out", str(tmp_path / "changes.blocker/c.csv")]
-    )
-    assert blocked.exit_code == 1 and "cannot write" in blocked.output
-    assert "Traceback" not in blocked.output
+    assert len(pd.read_csv(out)) == len(lake.diff_snapshots(root))
 
+    optimized = runner.invoke(main, ["lake", "optimize", str(root)])
+    assert optimized.exit_code == 0 and "registries" in optimized.output
+    repaired = runner.invoke(main, ["lake", "repair", str(root), "--older-than", "0"])
+    assert "rows of 0 uncommitted snapshots" in repaired.output
     vacuumed = runner.invoke(main, ["vacuum", str(root), "--dry-run"])
-    assert vacuumed.exit_code == 0 and "would remove 0 paths" in vacuumed.output
-    opts = runner.invoke(main, ["snapshots", str(root), "-o", "novalue"])
-    assert opts.exit_code == 2 and "KEY=VALUE" in opts.output
+    assert vacuumed.exit_code == 0 and "would remove 0 items" in vacuumed.output
+
+    for bad in (
+        ["vacuum", str(root), "--older-than", "nan"],
+        ["vacuum", str(root), "--older-than", "-1"],
+        ["vacuum", str(root), "--retention-days", "1"],
+        ["snapshots", str(root), "-o", "novalue"],
+    ):
+        result = runner.invoke(main, bad)
+        assert result.exit_code == 2 and "Traceback" not in result.output, bad
+    (tmp_path / "corrupt" / "snapshots" / "_delta_log").mkdir(parents=True)
+    (tmp_path / "corrupt" / "snapshots" / "_delta_log" / "00000000000000000000.json").write_text(
+        "{"
+    )
+    for bad in (
+        ["snapshots", str(tmp_path / "nowhere")],
+        ["vacuum", str(tmp_path / "nowhere")],
+        ["diff", str(tmp_path / "corrupt")],
+        ["snapshots", str(tmp_path / "corrupt")],
+        ["lake", "optimize", str(OLD_LAKE)],
+        ["lake", "migrate", str(tmp_path / "nowhere"), str(tmp_path / "x")],
+    ):
+        result = runner.invoke(main, bad)
+        assert result.exit_code == 1, (bad, result.output)
+        assert len(result.output.strip().splitlines()) == 1, result.output
+        assert result.output.startswith("Error: ") and "Traceback" not in result.output
+
+
+def test_storage_options_are_translated_for_delta_rs():
+    from azure.core.credentials import AccessToken
+
+    from mlreg_frames.cli.lake_cmd import parse_storage_options
+    from mlreg_frames.lake.store import delta_options
+
+    class Credential:
+        def get_token(self, *scopes, **kwargs):
+            assert scopes == ("https://storage.azure.com/.default",)
+            return AccessToken("eyJ0b2tlbg", 2**31)
+
+    assert delta_options(
+        {
+            "connection_string": "DefaultEndpointsProtocol=http;AccountName=acct;"
+            "SharedAccessSignature=sv=1&sig=x;BlobEndpoint=http://127.0.0.1:1/acct",
+            "credential": Credential(),
+            "anon": False,
+            "timeout": 30,
+        }
+    ) == {
+        "account_name": "acct",
+        "sas_token": "sv=1&sig=x",
+        "endpoint": "http://127.0.0.1:1/acct",
+        "allow_http": "true",
+        "bearer_token": "eyJ0b2tlbg",
+        "timeout": "30",
+    }
+    with pytest.raises(LakeError, match="azure-identity credential"):
+        delta_options({"credential": "not a credential"})
+    from azure.identity import DefaultAzureCredential
+
+    parsed = parse_storage_options(("credential=azure", "allow_http=true"))
+    assert isinstance(parsed["credential"], DefaultAzureCredential) and parsed["allow_http"] is True
+    assert delta_options({"allow_http": parsed["allow_http"]}) == {"allow_http": "true"}
+
+
+def test_repair_refuses_ids_that_are_not_snapshot_ids(tmp_path, two_runs):
+    root = tmp_path / "lake"
+    lake.append(two_runs[0], root)
+    store = lake_write.LakeStore(root)
+    with pytest.raises(LakeError, match="not a snapshot id"):
+        lake_write._delete_rows(store, ["2025-01-01T000000.000000Z') OR (1=1"])
+    assert lake.read(root) == two_runs[0]

@@ -1,13 +1,14 @@
-"""``mlreg-frames snapshots | diff | vacuum``: look into a snapshot lake from the shell.
+"""``mlreg-frames snapshots | diff | vacuum | lake ...``: look after a Delta lake from the shell.
 
 Each command parses its options, calls one function of :mod:`mlreg_frames.lake` and prints.
-Remote lakes take fsspec options as ``-o KEY=VALUE`` (repeatable), e.g.
-``-o account_name=acct -o anon=false`` for ``abfs://`` with an Azure AD login.
+Remote lakes take delta-rs storage options as ``-o KEY=VALUE`` (repeatable), e.g.
+``-o account_name=acct -o sas_token=...`` for ``abfss://`` URLs.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +25,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _WIDTH = 60
 
+# The snapshots table in 100 columns: the id, rows per table (short headers), failed scopes.
+_NARROW = {
+    "snapshot": "snapshot",
+    "registries": "registries",
+    "regions": "regions",
+    "storage": "storage",
+    "acr": "acr",
+    "identities": "identities",
+    "pe_connections": "pe",
+    "tags": "tags",
+    "fetch_errors": "errors",
+    "failed_scopes": "failed",
+}
+
 
 def parse_storage_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """``("account_name=acct", "anon=false")`` -> ``{"account_name": "acct", "anon": False}``.
@@ -39,6 +54,10 @@ def parse_storage_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
             options[key] = json.loads(value)
         except ValueError:
             options[key] = value
+    if options.get("credential") == "azure":
+        from azure.identity import DefaultAzureCredential
+
+        options["credential"] = DefaultAzureCredential()
     return options
 
 
@@ -50,9 +69,10 @@ def storage_options_option(func: F) -> F:
         "storage_option",
         multiple=True,
         metavar="KEY=VALUE",
-        help="fsspec option for a remote lake, e.g. -o account_name=acct -o anon=false "
-        "(adlfs also reads AZURE_STORAGE_CONNECTION_STRING / _ACCOUNT_NAME / _ACCOUNT_KEY / "
-        "_SAS_TOKEN from the environment).",
+        help="delta-rs storage option for a remote lake, e.g. -o account_name=acct "
+        "-o sas_token=... or -o connection_string=...; -o credential=azure signs in with "
+        "azure-identity's DefaultAzureCredential (delta-rs also reads AZURE_STORAGE_* "
+        "variables).",
     )(func)
 
 
@@ -74,9 +94,10 @@ def _short(frame: pd.DataFrame) -> str:
 @click.argument("root")
 @storage_options_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records instead of a table.")
+@click.option("--wide", is_flag=True, help="Show every column (wider than 100 characters).")
 @handle_errors
-def snapshots_cmd(root: str, storage_option: tuple[str, ...], as_json: bool) -> None:
-    """List the committed snapshots of the lake at ROOT (a folder or fsspec URL)."""
+def snapshots_cmd(root: str, storage_option: tuple[str, ...], as_json: bool, wide: bool) -> None:
+    """List the committed snapshots of the lake at ROOT (a folder or abfss:// URL)."""
     from .. import lake
 
     frame = lake.snapshots(root, storage_options=parse_storage_options(storage_option))
@@ -84,8 +105,11 @@ def snapshots_cmd(root: str, storage_option: tuple[str, ...], as_json: bool) -> 
         click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
     elif frame.empty:
         click.echo(f"no snapshots in {root}")
-    else:
+    elif wide:
         click.echo(frame.to_string(index=False))
+    else:
+        click.echo(frame[list(_NARROW)].rename(columns=_NARROW).to_string(index=False))
+        click.echo(f"{len(frame)} snapshots; rows per table; --wide for every column")
 
 
 @main.command("diff")
@@ -139,30 +163,112 @@ def diff_cmd(
         click.echo(f"wrote {len(changes)} changes to {out}")
 
 
+def _minutes(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value} is not a number of minutes (0 or more)")
+    return value
+
+
+def _older_than_option(func: F) -> F:
+    return click.option(
+        "--older-than",
+        type=float,
+        default=60.0,
+        show_default=True,
+        metavar="MINUTES",
+        callback=_minutes,
+        help="Only clean up claims older than this: longer than any append takes.",
+    )(func)
+
+
 @main.command("vacuum")
 @click.argument("root")
+@_older_than_option
 @click.option(
-    "--older-than",
-    type=float,
-    default=60.0,
+    "--retention-days",
+    type=click.IntRange(min=7),
+    default=7,
     show_default=True,
-    metavar="MINUTES",
-    help="Only remove locks (and their files) older than this: longer than any append.",
+    help="Keep files that left the tables less than this long ago (readers, time travel).",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
 @storage_options_option
 @handle_errors
 def vacuum_cmd(
-    root: str, older_than: float, dry_run: bool, storage_option: tuple[str, ...]
+    root: str,
+    older_than: float,
+    retention_days: int,
+    dry_run: bool,
+    storage_option: tuple[str, ...],
 ) -> None:
-    """Remove what crashed writers left in the lake at ROOT (never a committed snapshot)."""
+    """Repair crashed writers' snapshots, then Delta-vacuum unused files in the lake at ROOT.
+
+    Never touches a committed snapshot.
+    """
     from .. import lake
 
     removed = lake.vacuum(
         root,
         older_than=timedelta(minutes=older_than),
+        retention=timedelta(days=retention_days),
         dry_run=dry_run,
         storage_options=parse_storage_options(storage_option),
     )
     verb = "would remove" if dry_run else "removed"
-    click.echo(f"{verb} {len(removed)} paths" + "".join(f"\n  {p}" for p in removed))
+    click.echo(f"{verb} {len(removed)} items" + "".join(f"\n  {p}" for p in removed))
+
+
+@main.group("lake")
+def lake_group() -> None:
+    """Maintain a lake: migrate an old one, optimize, repair."""
+
+
+@lake_group.command("migrate")
+@click.argument("old", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("new")
+@storage_options_option
+@handle_errors
+def migrate_cmd(old: Path, new: str, storage_option: tuple[str, ...]) -> None:
+    """Copy every snapshot of OLD (the marker format of mlreg-frames 0.1) to the Delta lake NEW."""
+    from .. import lake
+
+    copied = lake.migrate(old, new, storage_options=parse_storage_options(storage_option))
+    click.echo(f"copied {len(copied)} snapshots from {old} to {new}")
+    for sid in copied:
+        click.echo(f"  {sid}")
+
+
+@lake_group.command("optimize")
+@click.argument("root")
+@storage_options_option
+@handle_errors
+def optimize_cmd(root: str, storage_option: tuple[str, ...]) -> None:
+    """Compact the small files of every table of the lake at ROOT (one per month)."""
+    from .. import lake
+
+    done = lake.optimize(root, storage_options=parse_storage_options(storage_option))
+    click.echo(done[["table", "files_before", "files_after"]].to_string(index=False))
+
+
+@lake_group.command("repair")
+@click.argument("root")
+@_older_than_option
+@click.option("--dry-run", is_flag=True, help="List the snapshots, delete nothing.")
+@storage_options_option
+@handle_errors
+def repair_cmd(
+    root: str, older_than: float, dry_run: bool, storage_option: tuple[str, ...]
+) -> None:
+    """Delete the rows of snapshots a crashed writer never committed (Delta DELETE)."""
+    from .. import lake
+
+    repaired = lake.repair(
+        root,
+        older_than=timedelta(minutes=older_than),
+        dry_run=dry_run,
+        storage_options=parse_storage_options(storage_option),
+    )
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} the rows of {len(repaired)} uncommitted snapshots")
+    for sid in repaired:
+        click.echo(f"  {sid}")

@@ -1,9 +1,12 @@
-"""Snapshots over time in a data lake: append, read, list, diff and vacuum them.
+"""Snapshots over time on Delta Lake: append, read, list, diff, repair, optimize and vacuum.
 
-:mod:`.write` lands a run as a snapshot (:func:`append`) and clears what crashed writers left
-(:func:`vacuum`); :mod:`.read` brings snapshots back (:func:`read`, :func:`snapshots`,
-:func:`diff_snapshots`); :mod:`.layout` declares the paths and :mod:`.store` the storage verbs;
-:mod:`.diff` compares two sets of tables (:func:`diff`).
+Every table is a Delta table at ``<root>/<table>`` (Fabric, Databricks, Synapse, Spark, Polars
+and DuckDB open them natively); the ``snapshots`` Delta table, committed last, makes the eight
+tables of one run a single snapshot. :mod:`.write` lands snapshots, :mod:`.maintain` repairs,
+compacts and vacuums the tables, :mod:`.read` brings snapshots back, :mod:`.ledger` is the
+cross-table commit, :mod:`.layout` declares the names, :mod:`.store` the storage,
+:mod:`.migrate` converts a lake of the old marker format, and :mod:`.diff` compares two sets of
+tables (:func:`diff`).
 
 Example::
 
@@ -16,37 +19,38 @@ from __future__ import annotations
 
 from .diff import CHANGES, DIFF_COLUMNS, NATURAL_KEYS, diff
 from .layout import (
-    LAKE_FORMAT,
     LAYOUT,
-    LOCK_PATH,
-    MARKER_PATH,
-    PART_PATH,
+    LEDGER,
+    PARTITION_COLUMN,
     SNAPSHOT_COLUMN,
     SNAPSHOT_FORMAT,
-    STAGING_DIR,
     parse_snapshot_id,
     snapshot_id,
 )
+from .maintain import DEFAULT_REPAIR_AGE, DEFAULT_RETENTION, optimize, repair, vacuum
+from .migrate import migrate
 from .read import diff_snapshots, read, snapshots
-from .write import append, vacuum
+from .write import append
 
 __all__ = [
     "CHANGES",
+    "DEFAULT_REPAIR_AGE",
+    "DEFAULT_RETENTION",
     "DIFF_COLUMNS",
-    "LAKE_FORMAT",
     "LAYOUT",
-    "LOCK_PATH",
-    "MARKER_PATH",
+    "LEDGER",
     "NATURAL_KEYS",
-    "PART_PATH",
+    "PARTITION_COLUMN",
     "SNAPSHOT_COLUMN",
     "SNAPSHOT_FORMAT",
-    "STAGING_DIR",
     "append",
     "diff",
     "diff_snapshots",
+    "migrate",
+    "optimize",
     "parse_snapshot_id",
     "read",
+    "repair",
     "snapshot_id",
     "snapshots",
     "vacuum",

@@ -1,81 +1,94 @@
-"""The lake's layout, declared once: paths, snapshot ids and the commit markers.
+"""The lake's layout, declared once: table paths, columns, snapshot ids.
 
-Every path :mod:`mlreg_frames.lake` writes or reads is built from the templates here, and
-:data:`LAYOUT` documents them (``docs/lake.md`` quotes it)::
+Every path :mod:`mlreg_frames.lake` writes or reads is built from the names here, and
+:data:`LAYOUT` documents them (``docs/lake.md`` quotes it). Each table is a Delta table::
 
-    <root>/<table>/snapshot=2025-06-01T120000.000000Z/part-<writer>.parquet
-    <root>/_snapshots/2025-06-01T120000.000000Z.json      <- the commit marker
+    <root>/registries/_delta_log/...      one Delta table per data table, partitioned by month
+    <root>/snapshots/_delta_log/...       the ledger: a snapshot exists once committed here
 
 Example::
 
     >>> snapshot_id("2025-06-01 12:00:00+02:00")
     '2025-06-01T100000.000000Z'
-    >>> PART_PATH.format(table="tags", snapshot="2025-06-01T100000.000000Z", writer="w1")
-    'tags/snapshot=2025-06-01T100000.000000Z/part-w1.parquet'
+    >>> month_of("2025-06-01T100000.000000Z")
+    '2025-06'
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 from datetime import datetime, timezone
-from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from .. import schema
 from ..errors import LakeError
-from .store import LakeStore
 
 __all__ = [
-    "LAKE_FORMAT",
+    "ABORTED",
+    "CLAIMED",
+    "COMMITTED",
     "LAYOUT",
-    "LOCK_PATH",
-    "MARKERS",
-    "MARKER_PATH",
-    "PART_PATH",
+    "LEDGER",
+    "LEDGER_SCHEMA",
+    "PARTITION_COLUMN",
     "SNAPSHOT_COLUMN",
     "SNAPSHOT_FORMAT",
-    "STAGING",
-    "STAGING_DIR",
-    "committed",
+    "month_of",
     "parse_snapshot_id",
-    "read_marker",
     "snapshot_id",
 ]
 
 SNAPSHOT_FORMAT = "%Y-%m-%dT%H%M%S.%fZ"
 """A snapshot id is its UTC time in this format: sorts in time order, no colons (safe in
-URLs, Hive partition values and Windows paths), e.g. ``2025-06-01T120000.000000Z``."""
+URLs, partition values and Windows paths), e.g. ``2025-06-01T120000.000000Z``."""
 
 SNAPSHOT_COLUMN = schema.SNAPSHOT.name
-"""The Hive partition key, and the column :func:`read` adds when it returns several snapshots."""
+"""A plain column of every data table: the snapshot a row belongs to."""
 
-LAKE_FORMAT = 1
-"""Version of the marker format; a reader refuses markers from a newer format."""
+PARTITION_COLUMN = "month"
+"""The Delta partition column of every data table (``YYYY-MM`` of the snapshot): a year of
+daily snapshots makes 12 partitions, not 365, and :func:`~mlreg_frames.lake.optimize`
+compacts each month's small files into one."""
 
-MARKERS = "_snapshots"
-STAGING = "_staging"
-PART_PATH = "{table}/" + SNAPSHOT_COLUMN + "={snapshot}/part-{writer}.parquet"
-MARKER_PATH = MARKERS + "/{snapshot}.json"
-LOCK_PATH = MARKERS + "/{snapshot}.lock"
-STAGING_DIR = STAGING + "/{snapshot}-{writer}"
+LEDGER = "snapshots"
+"""The Delta table listing snapshots; committed last by every append."""
+
+CLAIMED, COMMITTED, ABORTED = "claimed", "committed", "aborted"
+"""The states a ledger row records: a writer claims an id, then commits or aborts it."""
+
+LEDGER_SCHEMA = pa.schema(
+    [
+        pa.field(SNAPSHOT_COLUMN, pa.string(), nullable=False),
+        pa.field(PARTITION_COLUMN, pa.string(), nullable=False),
+        pa.field("state", pa.string(), nullable=False),
+        pa.field("writer", pa.string(), nullable=False),
+        pa.field("recorded_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("snapshot_at", pa.timestamp("us", tz="UTC")),
+        *(pa.field(name, pa.int64()) for name in schema.ALL_TABLES),
+        pa.field("failed_scopes", pa.int64()),
+        pa.field("skipped_scopes", pa.int64()),
+        pa.field("schema_version", pa.int64()),
+        pa.field("provenance", pa.string()),
+    ]
+)
+"""The ledger's columns: per-table row counts are filled on ``committed`` rows only."""
 
 LAYOUT = f"""\
 <root>/
-  {PART_PATH}
-      one Hive partition per snapshot for each table ({", ".join(schema.ALL_TABLES)}),
-      written with the Arrow schema of mlreg_frames.schema; <writer> is a uuid per append
-  {MARKER_PATH}
-      the commit marker, published last and atomically: a snapshot exists exactly when its
-      marker does; it lists the snapshot's files, row counts, schema version and provenance
-  {LOCK_PATH}
-      a writer's exclusive claim on a snapshot id, deleted after the commit
-  {STAGING_DIR}/<table>/
-      local folders only: parts are written here, then each table's folder is renamed into
-      place; folders starting with "_" are ignored by Spark, Hive, Fabric and Synapse
+  <table>/     one Delta table per data table ({", ".join(list(schema.ALL_TABLES)[:4])},
+               {", ".join(list(schema.ALL_TABLES)[4:])}); columns: {SNAPSHOT_COLUMN},
+               {PARTITION_COLUMN} (the partition, YYYY-MM), then the declared columns
+  {LEDGER}/   the ledger, a Delta table (by {PARTITION_COLUMN} too), one row per snapshot event:
+               {CLAIMED}    a writer took the id (before writing any table)
+               {COMMITTED}  every table is written; the row count of each table
+               {ABORTED}    a failed or crashed writer's rows were (or are being) deleted
+A snapshot exists exactly when its '{COMMITTED}' row does; lake.read takes only those and checks
+each table's row count against it. A raw reader of one table keeps the same rows with
+  WHERE {SNAPSHOT_COLUMN} IN (SELECT {SNAPSHOT_COLUMN} FROM {LEDGER} WHERE state = '{COMMITTED}')
 """
-"""The lake layout; every path the lake writes is built from the templates above."""
+"""The lake layout, for the docs and ``help(lake)``."""
 
 
 def snapshot_id(when: datetime | pd.Timestamp | str) -> str:
@@ -93,12 +106,17 @@ def parse_snapshot_id(text: str) -> datetime:
     """The UTC time of a snapshot id (the inverse of :func:`snapshot_id`)."""
     try:
         return datetime.strptime(text, SNAPSHOT_FORMAT).replace(tzinfo=timezone.utc)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise LakeError(
             f"{text!r} is not a snapshot id (format {SNAPSHOT_FORMAT}); list them with "
             "`mlreg-frames snapshots ROOT`",
-            snapshot=text,
+            snapshot=str(text),
         ) from exc
+
+
+def month_of(sid: str) -> str:
+    """The partition value (``YYYY-MM``) of a snapshot id."""
+    return sid[:7]
 
 
 def _utc(when: datetime | pd.Timestamp | str) -> datetime:
@@ -113,24 +131,7 @@ def _utc(when: datetime | pd.Timestamp | str) -> datetime:
                 snapshot=when,
             ) from exc
     stamp = pd.Timestamp(when)
+    if pd.isna(stamp):
+        raise LakeError(f"{when!r} is not a time; use e.g. 2025-06-01T12:00:00Z")
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return stamp.to_pydatetime()
-
-
-def read_marker(store: LakeStore, sid: str) -> dict[str, Any]:
-    """The commit marker of snapshot ``sid``; refuses a marker from a newer format."""
-    (raw,) = store.read_many([MARKER_PATH.format(snapshot=sid)]).values()
-    marker: dict[str, Any] = json.loads(raw)
-    if int(marker.get("format", 0)) > LAKE_FORMAT:
-        raise LakeError(
-            f"snapshot {sid} was written by a newer mlreg_frames (lake format "
-            f"{marker.get('format')}); upgrade with `pip install -U mlreg-frames`",
-            root=store.root,
-            snapshot=sid,
-        )
-    return marker
-
-
-def committed(store: LakeStore) -> list[str]:
-    """The committed snapshot ids, oldest first (a snapshot exists iff its marker does)."""
-    return [n[: -len(".json")] for n in store.list_dir(MARKERS) if n.endswith(".json")]

@@ -1,9 +1,8 @@
-"""Reading a snapshot lake back: one snapshot, several, the list of them, their diff.
+"""Reading the lake back: one snapshot, several, the list of them, their diff.
 
-The writing side is :mod:`mlreg_frames.lake`, which re-exports everything here; import from
-there. Only committed snapshots (those with a marker in ``_snapshots/``) are ever read, and
-each snapshot's files are exactly those its marker lists, so parts a crashed writer left
-behind are never seen.
+Only committed snapshots (a ``committed`` row in the ``snapshots`` ledger) are ever read, and
+each table's rows of a snapshot are counted against the ledger: rows a crashed writer left
+are never seen, and a table changed outside mlreg_frames is reported, not silently read.
 
 Example::
 
@@ -15,7 +14,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -24,22 +22,51 @@ from typing import Any, Literal, overload
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
 from .. import schema
 from ..errors import LakeError
 from ..tables import RegistryTables, from_arrow
 from .diff import diff
-from .layout import (
-    MARKER_PATH,
-    SNAPSHOT_COLUMN,
-    committed,
-    read_marker,
-    snapshot_id,
-)
+from .layout import COMMITTED, LEDGER, PARTITION_COLUMN, SNAPSHOT_COLUMN, month_of, snapshot_id
+from .ledger import ledger
 from .store import LakeStore
 
-__all__ = ["diff_snapshots", "read", "snapshots"]
+__all__ = ["diff_snapshots", "read", "require_lake", "snapshots"]
+
+OLD_FORMAT_MARKERS = "_snapshots"
+
+
+def require_lake(store: LakeStore) -> None:
+    """Raise a LakeError unless ``store.root`` holds a Delta lake (saying what it holds)."""
+    if not store.exists():
+        raise LakeError(
+            f"{store.root} does not exist; write a lake there with lake.append(tables, ROOT) "
+            "or `mlreg-frames fetch --lake ROOT`",
+            root=store.root,
+        )
+    if store.open(LEDGER) is not None:
+        return
+    if store.local and os.path.isdir(os.path.join(store.uri(""), OLD_FORMAT_MARKERS)):
+        raise LakeError(
+            f"{store.root} is a lake in the old marker format (_snapshots/*.json, "
+            "mlreg_frames 0.1); convert it to Delta tables with "
+            f"`mlreg-frames lake migrate {store.root} NEW_ROOT`",
+            root=store.root,
+        )
+    raise LakeError(
+        f"{store.root} is not a lake (no Delta table '{LEDGER}' in it); write one with "
+        "lake.append(tables, ROOT) or `mlreg-frames fetch --lake ROOT`",
+        root=store.root,
+    )
+
+
+def committed(store: LakeStore) -> pd.DataFrame:
+    """The ledger's ``committed`` rows, one per snapshot, oldest first."""
+    require_lake(store)
+    rows = ledger(store)
+    done = rows[rows["state"] == COMMITTED]
+    return done.drop_duplicates(SNAPSHOT_COLUMN).sort_values(SNAPSHOT_COLUMN, ignore_index=True)
 
 
 def _resolve(store: LakeStore, ids: Sequence[str], wanted: Any) -> str:
@@ -72,36 +99,76 @@ def _resolve(store: LakeStore, ids: Sequence[str], wanted: Any) -> str:
     )
 
 
-def _read_one(store: LakeStore, sid: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    marker = read_marker(store, sid)
-    listed = {
-        name: list(entry.get("files", []))
-        for name, entry in marker.get("tables", {}).items()
-        if name in schema.ALL_TABLES  # a table a newer version added is skipped
-    }
-    try:
-        blobs = store.read_many([f for files in listed.values() for f in files])
-    except FileNotFoundError as exc:
-        raise LakeError(
-            f"snapshot {sid} lists a file that is gone ({exc}); the lake was changed outside "
-            f"mlreg_frames: restore the file or delete _snapshots/{sid}.json",
-            root=store.root,
-            snapshot=sid,
-        ) from exc
-    frames = {}
-    for name, files in listed.items():
-        try:
-            parts = [from_arrow(name, pq.read_table(io.BytesIO(blobs[f]))) for f in files]
-        except pa.ArrowException as exc:
+def _scan(store: LakeStore, name: str, chosen: list[str], counts: pd.Series) -> pa.Table:
+    """The rows of table ``name`` for snapshots ``chosen``, checked against the ledger."""
+    table = store.open(name)
+    if table is None:
+        arrow = pa.table({SNAPSHOT_COLUMN: pa.array([], pa.string())})
+    else:
+        months = {month_of(s) for s in chosen}
+        with store.errors(f"reading table {name}"):
+            arrow = store.dataset(table, months).to_table(
+                filter=pc.field(SNAPSHOT_COLUMN).isin(chosen)
+            )
+    counted = pc.value_counts(arrow.column(SNAPSHOT_COLUMN))
+    found = dict(
+        zip(
+            counted.field("values").to_pylist(),
+            counted.field("counts").to_pylist(),
+            strict=True,
+        )
+    )
+    for sid in chosen:
+        expected = counts.get(sid)
+        if pd.isna(expected):
+            continue  # a table this snapshot's writer did not know
+        if found.get(sid, 0) != int(expected):
             raise LakeError(
-                f"snapshot {sid}: a {name} file is not readable Parquet ({exc}); restore it "
-                f"from a backup or delete _snapshots/{sid}.json to drop the snapshot",
+                f"snapshot {sid}: table {name} holds {found.get(sid, 0)} rows, the snapshots "
+                f"ledger says {int(expected)}; the table was changed outside mlreg_frames: "
+                f"restore it (Delta time travel: RESTORE TABLE) before reading this snapshot",
                 root=store.root,
                 snapshot=sid,
-            ) from exc
-        frames[name] = pd.concat(parts, ignore_index=True) if parts else schema.empty_frame(name)
-    provenance = {**marker.get("provenance", {}), SNAPSHOT_COLUMN: sid}
-    return frames, provenance
+            )
+    if len(chosen) > 1 and not _sorted(arrow.column(SNAPSHOT_COLUMN)):
+        # stable: each snapshot's rows keep their order
+        arrow = arrow.take(pc.sort_indices(arrow, [(SNAPSHOT_COLUMN, "ascending")]))
+    return arrow
+
+
+def _sorted(column: pa.ChunkedArray) -> bool:
+    """Whether the snapshot ids are already in order (they are, unless appends overlapped)."""
+    if len(column) < 2:
+        return True
+    flat = column.combine_chunks()
+    return bool(pc.all(pc.less_equal(flat[:-1], flat[1:])).as_py())
+
+
+def _tables(
+    store: LakeStore, chosen: list[str], done: pd.DataFrame, *, stacked: bool
+) -> dict[str, pd.DataFrame]:
+    rows = done.set_index(SNAPSHOT_COLUMN)
+    frames = {}
+    for name in schema.ALL_TABLES:
+        arrow = _scan(store, name, chosen, rows[name])
+        drop = [PARTITION_COLUMN] if stacked else [PARTITION_COLUMN, SNAPSHOT_COLUMN]
+        arrow = arrow.drop_columns([c for c in drop if c in arrow.column_names])
+        if arrow.num_rows == 0 and len(arrow.column_names) <= 1:
+            frames[name] = schema.empty_frame(name, stacked=stacked)
+            continue
+        frame = from_arrow(name, arrow)
+        if stacked and SNAPSHOT_COLUMN in frame:
+            frame[SNAPSHOT_COLUMN] = frame[SNAPSHOT_COLUMN].astype(
+                schema.pandas_dtype(schema.SNAPSHOT.kind)
+            )
+        frames[name] = frame
+    return frames
+
+
+def _provenance(row: pd.Series) -> dict[str, Any]:
+    text = row.get("provenance")
+    loaded = json.loads(text) if isinstance(text, str) and text else {}
+    return {**loaded, SNAPSHOT_COLUMN: row[SNAPSHOT_COLUMN]}
 
 
 @overload
@@ -131,11 +198,11 @@ def read(
     """Read committed snapshots back with the declared dtypes (older schemas: nulls).
 
     Args:
-        root: the lake root (folder or fsspec URL).
+        root: the lake root (folder or ``abfss://`` URL).
         snapshot: ``"latest"``; an id, a unique prefix of one (``"2025-06-01"``), a time or
             a position (``-2`` is the one before the latest) for one snapshot; ``"all"`` or
             a list of those for several.
-        storage_options: fsspec options.
+        storage_options: delta-rs options (see :mod:`mlreg_frames.lake.store`).
 
     Returns:
         A :class:`RegistryTables`: for one snapshot, its tables (the id in
@@ -149,25 +216,27 @@ def read(
         >>> read("out/lake", "all").registries.snapshot       # doctest: +SKIP
     """
     store = LakeStore(root, storage_options)
-    with store.errors("reading snapshots"):
-        ids = committed(store)
-        if not (snapshot == "all" or isinstance(snapshot, (list, tuple))):
-            frames, provenance = _read_one(store, _resolve(store, ids, snapshot))
-            return RegistryTables.from_frames(frames, provenance=provenance, allow_missing=True)
-        chosen = ids if snapshot == "all" else sorted({_resolve(store, ids, s) for s in snapshot})
-        if not chosen:
-            _resolve(store, ids, "latest")  # raises: the lake is empty
-        stacked: dict[str, list[pd.DataFrame]] = {name: [] for name in schema.ALL_TABLES}
-        provenances = {}
-        for sid in chosen:
-            frames, provenances[sid] = _read_one(store, sid)
-            for name in schema.ALL_TABLES:
-                frame = frames.get(name, schema.empty_frame(name))
-                frame.insert(0, SNAPSHOT_COLUMN, pd.Series(sid, index=frame.index, dtype="string"))
-                stacked[name].append(frame)
+    done = committed(store)
+    ids = done[SNAPSHOT_COLUMN].tolist()
+    by_id = done.set_index(SNAPSHOT_COLUMN, drop=False)
+    if not (
+        (isinstance(snapshot, str) and snapshot == "all") or isinstance(snapshot, (list, tuple))
+    ):
+        sid = _resolve(store, ids, snapshot)
+        frames = _tables(store, [sid], done, stacked=False)
+        return RegistryTables.from_frames(
+            frames, provenance=_provenance(by_id.loc[sid]), allow_missing=True
+        )
+    chosen = ids if snapshot == "all" else sorted({_resolve(store, ids, s) for s in snapshot})
+    if not chosen:
+        _resolve(store, ids, "latest")  # raises: the lake is empty
+    frames = _tables(store, chosen, done, stacked=True)
     return RegistryTables.from_frames(
-        {name: pd.concat(parts, ignore_index=True) for name, parts in stacked.items()},
-        provenance={"snapshot_ids": list(chosen), "snapshots": provenances},
+        frames,
+        provenance={
+            "snapshot_ids": list(chosen),
+            "snapshots": {sid: _provenance(by_id.loc[sid]) for sid in chosen},
+        },
         allow_missing=True,
     )
 
@@ -181,35 +250,14 @@ def snapshots(
 
         >>> snapshots("out/lake")[["snapshot", "registries", "failed_scopes"]]  # doctest: +SKIP
     """
-    store = LakeStore(root, storage_options)
-    with store.errors("listing snapshots"):
-        ids = committed(store)
-        raw = store.read_many([MARKER_PATH.format(snapshot=s) for s in ids])
-    rows = []
-    for sid in ids:
-        marker = json.loads(raw[MARKER_PATH.format(snapshot=sid)])
-        tables = marker.get("tables", {})
-        rows.append(
-            {
-                SNAPSHOT_COLUMN: sid,
-                "snapshot_at": marker.get("snapshot_at"),
-                "committed_at": marker.get("committed_at"),
-                **{n: tables.get(n, {}).get("rows") for n in schema.ALL_TABLES},
-                "failed_scopes": marker.get("failed_scopes"),
-                "skipped_scopes": marker.get("skipped_scopes"),
-                "schema_version": marker.get("schema_version"),
-            }
-        )
-    columns = [SNAPSHOT_COLUMN, "snapshot_at", "committed_at", *schema.ALL_TABLES]
-    columns += ["failed_scopes", "skipped_scopes", "schema_version"]
-    frame = pd.DataFrame(rows, columns=columns)
-    out = {SNAPSHOT_COLUMN: frame[SNAPSHOT_COLUMN].astype("string")}
-    for col in ("snapshot_at", "committed_at"):
-        out[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601").astype(
-            "datetime64[us, UTC]"
-        )
-    for col in columns[3:]:
-        out[col] = frame[col].astype("Int64")
+    done = committed(LakeStore(root, storage_options))
+    out = {
+        SNAPSHOT_COLUMN: done[SNAPSHOT_COLUMN].astype("string"),
+        "snapshot_at": done["snapshot_at"].astype("datetime64[us, UTC]"),
+        "committed_at": done["recorded_at"].astype("datetime64[us, UTC]"),
+    }
+    for col in (*schema.ALL_TABLES, "failed_scopes", "skipped_scopes", "schema_version"):
+        out[col] = done[col].astype("Int64")
     return pd.DataFrame(out)
 
 
@@ -231,8 +279,7 @@ def diff_snapshots(
         >>> diff_snapshots("out/lake", "2025-06-01", "2025-06-08")  # doctest: +SKIP
     """
     store = LakeStore(root, storage_options)
-    with store.errors("listing snapshots"):
-        ids = committed(store)
+    ids = committed(store)[SNAPSHOT_COLUMN].tolist()
     to_id = _resolve(store, ids, new)
     if old is None:
         earlier = [i for i in ids if i < to_id]

@@ -1,250 +1,230 @@
-"""The byte-level storage under a snapshot lake: local folders and fsspec URLs, same verbs.
+"""Where a lake lives: its root, the delta-rs storage options, and storage errors translated.
 
-:mod:`mlreg_frames.lake` decides *what* goes where; this module only knows how to put bytes
-somewhere so that the lake's guarantees hold on each kind of storage:
+:mod:`mlreg_frames.lake` decides *what* goes where; this module opens the Delta tables under a
+root (a local folder or an ``abfs[s]://`` / ``az://`` URL) and turns every failure of the
+storage or of ``deltalake`` into :class:`~mlreg_frames.errors.LakeError` naming the root.
 
-* **atomic publish** (``write_atomic``): a reader sees the old object or the complete new
-  one. Local: temporary file in the same folder, fsync, ``os.replace``. Object stores
-  (Azure Blob / ADLS, memory): one PUT, which the service makes visible all at once.
-* **exclusive create** (``create_exclusive``): of two writers racing for the same name,
-  exactly one wins. Local: ``O_CREAT | O_EXCL``. Azure: a conditional PUT
-  (``If-None-Match: *``) through ``pipe_file(mode="create")``.
-* **directory rename** (``rename_dir``), local only: ``os.rename`` of a folder is atomic, so
-  a staged partition appears complete or not at all.
+Storage options are those of delta-rs (``account_name``, ``account_key``, ``sas_token``,
+``bearer_token``, ``endpoint``, ``allow_http``, ...), plus two conveniences translated here:
 
-Every failure of the storage (a missing package, an unreachable account, a permission) is
-translated here into :class:`~mlreg_frames.errors.LakeError` naming the root.
+* ``connection_string``: an Azure Storage connection string (account, key or SAS, endpoint);
+* ``credential``: an azure-identity credential (``DefaultAzureCredential()``, ...): a token
+  for ``https://storage.azure.com`` is taken from it and passed as ``bearer_token``.
 
 Example::
 
-    >>> store = LakeStore("memory://demo-lake")
-    >>> store.write_atomic("_snapshots/x.json", b"{}")
-    >>> store.list_dir("_snapshots")
-    ['x.json']
+    >>> delta_options({"connection_string": "AccountName=acct;AccountKey=a2V5"})
+    {'account_name': 'acct', 'account_key': 'a2V5'}
+    >>> delta_options({"allow_http": True})
+    {'allow_http': 'true'}
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import uuid
-from collections.abc import Iterator, Mapping
-from typing import Any
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LakeError
+from .layout import PARTITION_COLUMN
 
-__all__ = ["LakeStore"]
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
+
+__all__ = ["STORAGE_SCOPE", "LakeStore", "delta_options", "deltalake"]
+
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+"""The token scope of Azure Storage (blob and ADLS Gen2)."""
+
+_CONNECTION_KEYS = {
+    "accountname": "account_name",
+    "accountkey": "account_key",
+    "sharedaccesssignature": "sas_token",
+    "blobendpoint": "endpoint",
+}
 
 
-def _storage_errors() -> tuple[type[Exception], ...]:
+def deltalake() -> Any:
+    """The ``deltalake`` module, or a LakeError saying how to install it."""
     try:
-        from azure.core.exceptions import AzureError
-    except ImportError:  # pragma: no cover - azure-core comes with azure-identity
+        import deltalake as module
+    except ImportError as exc:
+        raise LakeError(
+            "the lake needs the deltalake package; install it with "
+            "`pip install 'mlreg-frames[lake]'`"
+        ) from exc
+    return module
+
+
+def delta_options(options: Mapping[str, Any] | None) -> dict[str, str]:
+    """delta-rs storage options from ours: strings only, connection strings and credentials
+    translated (see the module docstring)."""
+    out: dict[str, str] = {}
+    for key, value in (options or {}).items():
+        if key == "connection_string":
+            out.update(_from_connection_string(str(value)))
+        elif key == "credential":
+            out["bearer_token"] = _token(value)
+        elif key == "anon":  # an adlfs option: delta-rs signs in with what it is given
+            continue
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = str(value)
+    return out
+
+
+def _from_connection_string(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in text.split(";"):
+        key, sep, value = part.partition("=")
+        name = _CONNECTION_KEYS.get(key.strip().lower())
+        if sep and name:
+            out[name] = value.strip()
+        elif key.strip().lower() == "usedevelopmentstorage" and value.strip().lower() == "true":
+            out["use_emulator"] = "true"
+    if out.get("endpoint", "").startswith("http://"):
+        out["allow_http"] = "true"
+    return out
+
+
+def _token(credential: Any) -> str:
+    get_token = getattr(credential, "get_token", None)
+    if get_token is None:
+        raise LakeError(
+            f"storage option 'credential' must be an azure-identity credential (with "
+            f"get_token), got {type(credential).__name__}; or pass 'bearer_token'"
+        )
+    token = get_token(STORAGE_SCOPE)
+    value = getattr(token, "token", None)
+    if not isinstance(value, str):
+        raise LakeError(
+            "the storage credential returned no token (an async credential? use the "
+            "synchronous azure.identity classes)"
+        )
+    return value
+
+
+def _errors() -> tuple[type[Exception], ...]:
+    try:
+        from deltalake.exceptions import DeltaError
+    except ImportError:  # pragma: no cover - reported by deltalake() instead
         return (OSError,)
-    return (OSError, AzureError)
+    return (OSError, DeltaError)
 
 
-_STORAGE_ERRORS = _storage_errors()
-_OPEN_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, *_STORAGE_ERRORS)
+def _is_storage_error(exc: Exception) -> bool:
+    """An error of the storage or of delta-rs (older releases raise a bare ``Exception``)."""
+    module = type(exc).__module__ or ""
+    return (
+        isinstance(exc, _errors())
+        or type(exc) is Exception
+        or module.split(".")[0] in ("deltalake", "_internal")
+    )
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_QUERY = re.compile(r"\?[^\s]*")
+
+
+def _detail(exc: Exception) -> str:
+    """An error of delta-rs on one line: its chain of causes, no colours, no URL queries
+    (which may hold a SAS), cut to a readable length."""
+    lines = (_ANSI.sub("", line).strip(" ↳\t") for line in str(exc).splitlines())
+    text = " -> ".join(line for line in lines if line)
+    text = _QUERY.sub("?…", text)
+    return text if len(text) <= 500 else text[:499] + "…"
 
 
 class LakeStore:
-    """A lake root (local path or fsspec URL) with the few storage verbs the lake needs.
+    """A lake root and its storage options: opens, creates and names its Delta tables.
 
     Args:
-        root: a folder, ``file://...``, ``memory://...``, ``abfs://container/path`` or
-            ``abfs://container@account.dfs.core.windows.net/path``.
-        storage_options: passed to the fsspec filesystem (for ``abfs``: ``account_name``,
-            ``account_key``, ``sas_token``, ``connection_string``, ``credential``...).
-
-    Raises:
-        LakeError: the URL's filesystem is unknown or its package is not installed.
+        root: a folder, or ``abfss://container@account.dfs.core.windows.net/path``,
+            ``abfs://container/path`` (with ``account_name``), ``az://container/path``.
+        storage_options: delta-rs options (see the module docstring).
     """
 
     def __init__(
         self, root: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
     ):
-        self.root = os.fspath(root)
-        try:
-            from fsspec.core import url_to_fs
-            from fsspec.implementations.local import LocalFileSystem
-        except ImportError as exc:
-            raise LakeError(
-                "the lake needs fsspec; install it with `pip install 'mlreg-frames[lake]'`",
-                root=self.root,
-            ) from exc
-        try:
-            fs, base = url_to_fs(self.root, **dict(storage_options or {}))
-        except ImportError as exc:
-            raise LakeError(
-                f"cannot open lake {self.root!r}: {exc}; for abfs:// URLs install "
-                "`pip install 'mlreg-frames[lake]'` (adlfs)",
-                root=self.root,
-            ) from exc
-        except _OPEN_ERRORS as exc:
-            raise LakeError(
-                f"cannot open lake {self.root!r}: {exc}; check the URL and storage_options",
-                root=self.root,
-            ) from exc
-        self.fs = fs
-        self.base = str(base).rstrip("/")
-        self.local = isinstance(fs, LocalFileSystem)
+        text = os.fspath(root)
+        if not text:
+            raise LakeError("the lake root is empty; give a folder or an abfss:// URL")
+        self.root = text
+        self.local = "://" not in text or text.startswith("file://")
+        self.options = delta_options(storage_options)
+        self.dl = deltalake()
 
     def __repr__(self) -> str:
         return f"LakeStore({self.root!r})"
 
-    def path(self, rel: str) -> str:
-        """The filesystem path of ``rel`` (a ``/``-separated path under the root)."""
-        return f"{self.base}/{rel}" if rel else self.base
+    def uri(self, table: str) -> str:
+        """The URI of one table of the lake (what ``deltalake.DeltaTable`` opens)."""
+        if self.local:
+            base = self.root.removeprefix("file://")
+            return str(Path(base).absolute() / table)
+        return f"{self.root.rstrip('/')}/{table}"
+
+    def open(self, table: str) -> DeltaTable | None:
+        """The table at its latest version, or ``None`` when it does not exist yet."""
+        uri = self.uri(table)
+        with self.errors(f"opening table {table}"):
+            if self.local and not os.path.isdir(os.path.join(uri, "_delta_log")):
+                return None
+            try:
+                return self.dl.DeltaTable(uri, storage_options=self.options or None)
+            except self.dl.exceptions.TableNotFoundError:
+                return None
+
+    def dataset(self, table: DeltaTable, months: Iterable[str] | None = None) -> ds.Dataset:
+        """The table as a pyarrow dataset, of the files of some months only when given.
+
+        Pruning by partition before the dataset is built matters: building it costs time per
+        file, and a year of daily appends before an optimize is 365 files.
+        """
+        options: dict[str, Any] = {}
+        if self.local:
+            # Arrow's own file system: deltalake's default one calls back into Python from
+            # Arrow's I/O threads, which can abort the interpreter at exit.
+            from urllib.parse import urlsplit
+            from urllib.request import url2pathname
+
+            from pyarrow import fs
+
+            uri = table.table_uri
+            path = url2pathname(urlsplit(uri).path) if uri.startswith("file:") else uri
+            options["filesystem"] = fs.SubTreeFileSystem(path, fs.LocalFileSystem())
+        if months is not None:
+            options["partitions"] = [(PARTITION_COLUMN, "in", sorted(set(months)))]
+        with warnings.catch_warnings():
+            # deltalake >= 1.5 calls it file_pruning_predicate; `partitions` still works
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return table.to_pyarrow_dataset(**options)
+
+    def exists(self) -> bool:
+        """Whether the root exists (always ``True`` for URLs: containers are checked on use)."""
+        return not self.local or os.path.isdir(self.root.removeprefix("file://"))
 
     @contextlib.contextmanager
     def errors(self, action: str, snapshot: str | None = None) -> Iterator[None]:
-        """Turn storage failures inside the block into a LakeError saying what failed."""
+        """Turn storage and Delta failures inside the block into a LakeError."""
         try:
             yield
         except LakeError:
             raise
-        except _STORAGE_ERRORS as exc:
+        except Exception as exc:
+            if not _is_storage_error(exc):
+                raise
             raise LakeError(
-                f"lake {self.root!r}: {action} failed: {type(exc).__name__}: {exc}; check "
-                "that the location exists and the credentials allow reading and writing",
+                f"lake {self.root!r}: {action} failed: {type(exc).__name__}: {_detail(exc)}; "
+                "check that the location exists, is a lake, and that the credentials allow "
+                "reading and writing",
                 root=self.root,
                 snapshot=snapshot,
             ) from exc
-
-    def _refresh(self, rel: str) -> None:
-        # Object-store filesystems cache listings; another writer may have added files.
-        self.fs.invalidate_cache(self.path(rel))
-
-    def exists(self, rel: str) -> bool:
-        """Whether ``rel`` exists (file or folder)."""
-        self._refresh(rel.rpartition("/")[0])
-        return bool(self.fs.exists(self.path(rel)))
-
-    def list_dir(self, rel: str) -> list[str]:
-        """Sorted names (not paths) directly under ``rel``; empty when it does not exist."""
-        self._refresh(rel)
-        try:
-            entries = self.fs.ls(self.path(rel), detail=False)
-        except FileNotFoundError:
-            return []
-        names = {str(e).rstrip("/").rpartition("/")[2] for e in entries}
-        names.discard("")
-        return sorted(names)
-
-    def read_many(self, rels: list[str]) -> dict[str, bytes]:
-        """The bytes of several files, fetched concurrently where the filesystem can."""
-        if not rels:
-            return {}
-        paths = [self.path(r) for r in rels]
-        if self.local:
-            return {r: self.fs.cat_file(p) for r, p in zip(rels, paths, strict=True)}
-        got = self.fs.cat(paths, on_error="raise")
-        if not isinstance(got, dict):
-            got = {paths[0]: got}
-        out: dict[str, bytes] = {}
-        for rel, path in zip(rels, paths, strict=True):
-            data = got.get(path)
-            if data is None:
-                data = got.get(self.fs._strip_protocol(path))
-            if data is None:
-                raise FileNotFoundError(path)
-            out[rel] = bytes(data)
-        return out
-
-    def write_many(self, files: Mapping[str, bytes]) -> None:
-        """Write new files (not atomic as a group); concurrent uploads on object stores."""
-        if self.local:
-            for rel, data in files.items():
-                path = self.path(rel)
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            return
-        self.fs.pipe({self.path(rel): data for rel, data in files.items()})
-
-    def write_atomic(self, rel: str, data: bytes) -> None:
-        """Publish ``rel``: readers see either no/old object or the complete ``data``."""
-        path = self.path(rel)
-        if not self.local:
-            self.fs.pipe_file(path, data)
-            return
-        folder = os.path.dirname(path)
-        os.makedirs(folder, exist_ok=True)
-        tmp = f"{folder}/.{os.path.basename(path)}.{uuid.uuid4().hex}.tmp"
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(folder)
-
-    def create_exclusive(self, rel: str, data: bytes) -> bool:
-        """Create ``rel`` only if it does not exist; ``False`` when someone else has it."""
-        path = self.path(rel)
-        if not self.local:
-            try:
-                self.fs.pipe_file(path, data, mode="create")
-            except FileExistsError:
-                return False
-            return True
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return True
-
-    def rename_dir(self, src: str, dst: str) -> None:
-        """Move folder ``src`` to ``dst`` (which must not exist) in one step; local only."""
-        if not self.local:
-            raise LakeError("rename_dir is only atomic on local folders", root=self.root)
-        target = self.path(dst)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.rename(self.path(src), target)
-        _fsync_dir(os.path.dirname(target))
-
-    def remove(self, rel: str, *, recursive: bool = False) -> bool:
-        """Delete a file (or a folder with ``recursive``); ``False`` when it was not there."""
-        path = self.path(rel)
-        if self.local:
-            if os.path.isdir(path) and recursive:
-                shutil.rmtree(path, ignore_errors=False)
-                return True
-            try:
-                os.unlink(path)
-            except (FileNotFoundError, NotADirectoryError):
-                return False
-            return True
-        try:
-            self.fs.rm(path, recursive=recursive)
-        except FileNotFoundError:
-            return False
-        self._refresh(rel.rpartition("/")[0])
-        return True
-
-
-def _fsync_dir(folder: str) -> None:
-    # Makes a rename durable across power loss; not possible on every platform (Windows).
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -1,175 +1,184 @@
-"""Snapshots over time in a data lake: one Hive-partitioned Parquet dataset per table.
+"""Writing the lake: append a snapshot; repair, optimize and vacuum the Delta tables.
 
-Each :func:`append` lands one run (a fetch, a flatten) as a *snapshot*; :func:`read` brings
-one or all of them back; :func:`snapshots` lists them; :func:`diff_snapshots` (and
-:func:`~mlreg_frames.lake.diff`) says what changed; :func:`vacuum` clears what a crashed
-writer left behind. The root is a folder or an fsspec URL (``memory://``, ``abfs://``).
-
-This module is the public face and the writing side; the layout is declared once in
-:mod:`mlreg_frames.lake.layout` (:data:`LAYOUT`), reading lives in :mod:`mlreg_frames.lake.read`
-and the storage verbs in :mod:`mlreg_frames.lake.store`::
-
-    <root>/<table>/snapshot=2025-06-01T120000.000000Z/part-<writer>.parquet
-    <root>/_snapshots/2025-06-01T120000.000000Z.json      <- the commit marker
+This module lands snapshots; :mod:`.maintain` repairs, compacts and vacuums the tables.
+Each :func:`append` lands one run (a fetch, a flatten) as a *snapshot*: rows in each of the
+eight Delta tables, then a ``committed`` row in the ``snapshots`` ledger (see
+:mod:`mlreg_frames.lake.ledger` for why that makes the snapshot all-or-nothing).
 
 Guarantees (see ``docs/lake.md``):
 
-* a snapshot exists exactly when its commit marker does, and the marker is published last
-  and atomically, so :func:`read` never sees a half-written snapshot;
-* a crash (even ``kill -9``) leaves earlier snapshots intact and the lake readable; on a
-  local folder the parts are staged under ``_staging/`` and renamed into place, so partition
-  folders appear only when complete; on object storage every part appears whole, but a
-  crashed writer's parts stay visible to plain globbing readers until :func:`vacuum`;
-* two writers never share a snapshot id (an exclusive lock per id) nor a file name.
+* :func:`~mlreg_frames.lake.read` only sees committed snapshots, and checks each table's row
+  count against the ledger;
+* a writer killed at any moment leaves every table openable and the last committed snapshot
+  readable; its rows stay visible to *raw* readers of one table until
+  :func:`~mlreg_frames.lake.repair` deletes them, with a Delta ``DELETE``;
+* two writers at once both land (Delta's optimistic concurrency, retried on conflict); they
+  never share a snapshot id (ids are claimed serially in the ledger).
 
 Example::
 
     >>> from mlreg_frames import flatten, lake, read_pages
     >>> sid = lake.append(flatten(read_pages("data/sample")), "out/lake")  # doctest: +SKIP
-    >>> lake.read("out/lake").registries.shape                             # doctest: +SKIP
-    >>> lake.diff_snapshots("out/lake")                                    # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import os
+import random
+import time
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow as pa
 
 from .. import schema
 from ..errors import LakeError
 from ..tables import SCHEMA_VERSION, RegistryTables, to_arrow
-from .diff import diff
+from . import ledger as ledger_mod
 from .layout import (
-    LAKE_FORMAT,
-    LAYOUT,
-    LOCK_PATH,
-    MARKER_PATH,
-    MARKERS,
-    PART_PATH,
+    ABORTED,
+    CLAIMED,
+    COMMITTED,
+    PARTITION_COLUMN,
     SNAPSHOT_COLUMN,
-    SNAPSHOT_FORMAT,
-    STAGING,
-    STAGING_DIR,
+    month_of,
     parse_snapshot_id,
     snapshot_id,
 )
-from .read import diff_snapshots, read, snapshots
 from .store import LakeStore
 
-__all__ = [
-    "LAKE_FORMAT",
-    "LAYOUT",
-    "LOCK_PATH",
-    "MARKER_PATH",
-    "PART_PATH",
-    "SNAPSHOT_COLUMN",
-    "SNAPSHOT_FORMAT",
-    "STAGING_DIR",
-    "append",
-    "diff",
-    "diff_snapshots",
-    "parse_snapshot_id",
-    "read",
-    "snapshot_id",
-    "snapshots",
-    "vacuum",
-]
+__all__ = ["append"]
 
-DEFAULT_VACUUM_AGE = timedelta(hours=1)
+_DATA_ATTEMPTS = 20
 
 
-def _parquet_bytes(name: str, frame: pd.DataFrame, provenance: Mapping[str, Any]) -> bytes:
-    sink = io.BytesIO()
-    pq.write_table(to_arrow(name, frame, provenance), sink, compression="zstd")
-    return sink.getvalue()
+def _table_arrow(name: str, frame: pd.DataFrame, sid: str) -> pa.Table:
+    arrow = to_arrow(name, frame).replace_schema_metadata(None)
+    rows = arrow.num_rows
+    arrow = arrow.add_column(0, SNAPSHOT_COLUMN, pa.array([sid] * rows, pa.string()))
+    return arrow.add_column(1, PARTITION_COLUMN, pa.array([month_of(sid)] * rows, pa.string()))
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+def _write_table(store: LakeStore, name: str, arrow: pa.Table, sid: str) -> None:
+    """One Delta append, retried when it loses a race Delta does not retry itself."""
+    dl = store.dl
+    for attempt in range(_DATA_ATTEMPTS):
+        try:
+            with store.errors(f"writing table {name}", sid):
+                dl.write_deltalake(
+                    store.uri(name),
+                    arrow,
+                    mode="append",
+                    partition_by=[PARTITION_COLUMN],
+                    schema_mode="merge",
+                    storage_options=store.options or None,
+                    commit_properties=dl.CommitProperties(
+                        custom_metadata={"mlreg_frames.snapshot": sid}
+                    ),
+                )
+            return
+        except LakeError as exc:
+            if not isinstance(exc.__cause__, dl.exceptions.CommitFailedError) and not (
+                attempt == 0 and "exist" in str(exc.__cause__).lower()
+            ):
+                raise
+        time.sleep(random.uniform(0.01, 0.1))
+    raise LakeError(
+        f"lake {store.root!r}: table {name} kept changing under {_DATA_ATTEMPTS} attempts to "
+        "append; try again",
+        root=store.root,
+        snapshot=sid,
+    )
 
 
 def _claim(store: LakeStore, sid: str, writer: str, explicit: bool) -> str:
-    """Take the exclusive lock on a free snapshot id; bump by 1 µs when ``sid`` is taken."""
-    for _ in range(1000):
-        lock = json.dumps({"writer": writer, "created_at": _now().isoformat()}).encode()
-        taken = not store.create_exclusive(LOCK_PATH.format(snapshot=sid), lock)
-        if not taken and store.exists(MARKER_PATH.format(snapshot=sid)):
-            store.remove(LOCK_PATH.format(snapshot=sid))
-            taken = True
-        if not taken:
-            return sid
-        if explicit:
+    """Claim a free snapshot id in the ledger; move on by 1 µs when ``sid`` is taken."""
+    chosen: dict[str, str] = {}
+
+    def decide(rows: pd.DataFrame) -> dict[str, Any]:
+        taken = set(rows[SNAPSHOT_COLUMN].dropna())
+        candidate = sid
+        while candidate in taken:
+            if explicit:
+                raise LakeError(
+                    f"snapshot {candidate} already exists in {store.root} (or another writer "
+                    "holds it); pass another snapshot_at, or leave it None to use the "
+                    "current time",
+                    root=store.root,
+                    snapshot=candidate,
+                )
+            candidate = snapshot_id(parse_snapshot_id(candidate) + timedelta(microseconds=1))
+        chosen["sid"] = candidate
+        return ledger_mod.new_row(candidate, CLAIMED, writer)
+
+    # A bumped id stays in its month but on the last microsecond of one: read the next too.
+    later = month_of(snapshot_id(parse_snapshot_id(sid) + timedelta(days=1)))
+    ledger_mod.append_row(store, decide, {month_of(sid), later})
+    return chosen["sid"]
+
+
+def _commit(store: LakeStore, sid: str, writer: str, values: Mapping[str, Any]) -> None:
+    """Append the ``committed`` row: the one step that makes the snapshot exist."""
+
+    def decide(rows: pd.DataFrame) -> dict[str, Any]:
+        mine = rows[rows[SNAPSHOT_COLUMN] == sid]
+        if ABORTED in set(mine["state"]) or writer not in set(mine["writer"]):
             raise LakeError(
-                f"snapshot {sid} already exists in {store.root} or another writer holds it; "
-                "pass another snapshot_at, or leave it None to use the current time",
+                f"the claim on snapshot {sid} was aborted before the commit (a repair or "
+                "vacuum with a too short older_than?); nothing was committed, append again",
                 root=store.root,
                 snapshot=sid,
             )
-        sid = snapshot_id(parse_snapshot_id(sid) + timedelta(microseconds=1))
-    raise LakeError(f"no free snapshot id near {sid} in {store.root}", root=store.root)
+        return ledger_mod.new_row(sid, COMMITTED, writer, **values)
+
+    ledger_mod.append_row(store, decide, [month_of(sid)])
 
 
-def _write_parts(store: LakeStore, sid: str, writer: str, parts: Mapping[str, bytes]) -> None:
-    targets = {name: PART_PATH.format(table=name, snapshot=sid, writer=writer) for name in parts}
-    # We hold the lock and no marker exists: a partition already there is a crashed writer's.
-    for target in targets.values():
-        folder = target.rpartition("/")[0]
-        if store.exists(folder):
-            store.remove(folder, recursive=True)
-    if not store.local:
-        store.write_many({targets[name]: data for name, data in parts.items()})
+def _abort(store: LakeStore, sids: list[str], writer: str) -> list[str]:
+    """Record ``aborted`` for each uncommitted id, then delete their rows from every table."""
+    aborted = []
+    for sid in sids:
+
+        def decide(rows: pd.DataFrame, sid: str = sid) -> dict[str, Any] | None:
+            states = set(rows.loc[rows[SNAPSHOT_COLUMN] == sid, "state"])
+            if COMMITTED in states or ABORTED in states:
+                return None
+            return ledger_mod.new_row(sid, ABORTED, writer)
+
+        ledger_mod.append_row(store, decide, [month_of(sid)])
+        aborted.append(sid)
+    _delete_rows(store, sids)
+    return aborted
+
+
+def _delete_rows(store: LakeStore, sids: list[str]) -> None:
+    """Delete the rows of uncommitted snapshots ``sids`` from every data table."""
+    if not sids:
         return
-    stage = STAGING_DIR.format(snapshot=sid, writer=writer)
-    store.write_many(
-        {f"{stage}/{name}/{targets[name].rpartition('/')[2]}": data for name, data in parts.items()}
-    )
-    for name, target in targets.items():
-        store.rename_dir(f"{stage}/{name}", target.rpartition("/")[0])
-    store.remove(stage, recursive=True)
-
-
-def _holds_lock(store: LakeStore, sid: str, writer: str) -> bool:
-    lock = LOCK_PATH.format(snapshot=sid)
-    try:
-        return bool(json.loads(store.read_many([lock])[lock]).get("writer") == writer)
-    except (FileNotFoundError, ValueError, AttributeError):
-        return False
-
-
-def _commit(store: LakeStore, sid: str, writer: str, marker: Mapping[str, Any]) -> None:
-    """Publish the marker: the one step that makes the snapshot exist."""
-    if not _holds_lock(store, sid, writer):
-        raise LakeError(
-            f"the lock on snapshot {sid} was lost before the commit (a vacuum with a too "
-            "short older_than?); nothing was committed, append again",
-            root=store.root,
-            snapshot=sid,
-        )
-    # One line of JSON: Spark's and Synapse's JSON readers take it without options.
-    body = json.dumps(marker, ensure_ascii=False, separators=(",", ":")) + "\n"
-    store.write_atomic(MARKER_PATH.format(snapshot=sid), body.encode())
-
-
-def _abandon(store: LakeStore, sid: str, writer: str, tables: list[str]) -> None:
-    """After a clean failure, remove this writer's own files (never another writer's)."""
-    if store.exists(MARKER_PATH.format(snapshot=sid)):
-        return  # the commit happened after all (an answer lost on the way back)
-    for name in tables:
-        with contextlib.suppress(Exception):
-            store.remove(PART_PATH.format(table=name, snapshot=sid, writer=writer))
-    with contextlib.suppress(Exception):
-        store.remove(STAGING_DIR.format(snapshot=sid, writer=writer), recursive=True)
-    if _holds_lock(store, sid, writer):
-        store.remove(LOCK_PATH.format(snapshot=sid))
+    for sid in sids:  # only well-formed ids reach the SQL predicate
+        if snapshot_id(parse_snapshot_id(sid)) != sid:
+            raise LakeError(f"{sid!r} is not a snapshot id; not deleting it", root=store.root)
+    ids = ", ".join(f"'{s}'" for s in sids)
+    months = ", ".join(sorted({f"'{month_of(s)}'" for s in sids}))
+    predicate = f"{PARTITION_COLUMN} IN ({months}) AND {SNAPSHOT_COLUMN} IN ({ids})"
+    for name in schema.ALL_TABLES:
+        table = store.open(name)
+        if table is None:
+            continue
+        with store.errors(f"deleting uncommitted rows from {name}"):
+            for attempt in range(_DATA_ATTEMPTS):
+                try:
+                    table.delete(predicate)
+                    break
+                except store.dl.exceptions.CommitFailedError:
+                    if attempt == _DATA_ATTEMPTS - 1:
+                        raise
+                    time.sleep(random.uniform(0.01, 0.1))
+                    table = store.open(name) or table
 
 
 def append(
@@ -183,11 +192,12 @@ def append(
 
     Args:
         tables: what a fetch or flatten returned.
-        root: a folder or fsspec URL (``memory://x``, ``abfs://container/path``).
+        root: a folder or ``abfss://container@account.dfs.core.windows.net/path``.
         snapshot_at: the snapshot's time (naive = UTC). ``None`` uses now, moved on by a
             microsecond if another snapshot has that id; an explicit time that is taken
             raises :class:`LakeError`.
-        storage_options: fsspec options, e.g. ``{"account_name": ..., "sas_token": ...}``.
+        storage_options: delta-rs options, e.g. ``{"account_name": ..., "sas_token": ...}``
+            or ``{"credential": DefaultAzureCredential()}``.
 
     Returns:
         The snapshot id, e.g. ``"2025-06-01T120000.000000Z"``.
@@ -195,100 +205,35 @@ def append(
     Example::
 
         >>> sid = append(tables, "out/lake")                      # doctest: +SKIP
-        >>> append(tables, "abfs://lake/mlreg", storage_options={"account_name": "acct",
-        ...        "anon": False})                                # doctest: +SKIP
     """
     store = LakeStore(root, storage_options)
-    provenance = dict(tables.provenance)
-    parts = {
-        name: _parquet_bytes(name, frame, provenance)
-        for name, frame in tables.items(include_errors=True)
-    }
+    if store.local:
+        with store.errors("creating the lake folder"):
+            os.makedirs(store.uri(""), exist_ok=True)
     writer = uuid.uuid4().hex
-    sid = snapshot_id(_now() if snapshot_at is None else snapshot_at)
-    with store.errors("claiming a snapshot id", sid):
-        sid = _claim(store, sid, writer, explicit=snapshot_at is not None)
+    sid = snapshot_id(ledger_mod.now() if snapshot_at is None else snapshot_at)
+    sid = _claim(store, sid, writer, explicit=snapshot_at is not None)
+    provenance = dict(tables.provenance)
     outcomes = tables.fetch_errors["outcome"].astype("string")
-    marker = {
-        "format": LAKE_FORMAT,
-        SNAPSHOT_COLUMN: sid,
-        "snapshot_at": parse_snapshot_id(sid).isoformat(),
-        "schema_version": SCHEMA_VERSION,
-        "writer": writer,
-        "tables": {
-            name: {
-                "files": [PART_PATH.format(table=name, snapshot=sid, writer=writer)],
-                "rows": len(tables[name]),
-            }
-            for name in parts
-        },
-        "failed_scopes": int((outcomes == "failed").sum()),
-        "skipped_scopes": int((outcomes == "skipped").sum()),
-        "provenance": json.loads(json.dumps(provenance, default=str)),
-    }
     try:
-        with store.errors("writing the snapshot", sid):
-            _write_parts(store, sid, writer, parts)
-            marker["committed_at"] = _now().isoformat()
-            _commit(store, sid, writer, marker)
+        for name, frame in tables.items(include_errors=True):
+            _write_table(store, name, _table_arrow(name, frame, sid), sid)
+        _commit(
+            store,
+            sid,
+            writer,
+            {
+                "snapshot_at": parse_snapshot_id(sid),
+                **tables.counts(include_errors=True),
+                "failed_scopes": int((outcomes == "failed").sum()),
+                "skipped_scopes": int((outcomes == "skipped").sum()),
+                "schema_version": SCHEMA_VERSION,
+                "provenance": provenance,
+            },
+        )
     except BaseException:
-        # A clean failure (not a kill) tidies up; vacuum() handles what is left.
+        # A clean failure (not a kill) removes its own rows; repair() handles a kill.
         with contextlib.suppress(Exception):
-            _abandon(store, sid, writer, list(parts))
+            _abort(store, [sid], writer)
         raise
-    # Committed: a lock left behind by a failure here is harmless, and vacuum() removes it.
-    with contextlib.suppress(Exception):
-        store.remove(LOCK_PATH.format(snapshot=sid))
     return sid
-
-
-def vacuum(
-    root: str | os.PathLike[str],
-    *,
-    older_than: timedelta = DEFAULT_VACUUM_AGE,
-    dry_run: bool = False,
-    storage_options: Mapping[str, Any] | None = None,
-) -> list[str]:
-    """Delete what crashed writers left: uncommitted partitions, staging folders, stale locks.
-
-    A lock younger than ``older_than`` is a writer still at work and is left alone, with its
-    files; so ``older_than`` must exceed the longest append. Committed snapshots are never
-    touched. Returns the removed paths (relative to the root), or those it would remove.
-
-    Example::
-
-        >>> vacuum("out/lake")                                    # doctest: +SKIP
-        ['registries/snapshot=2025-06-01T120000.000000Z', '_snapshots/2025-06-01T...lock']
-    """
-    store = LakeStore(root, storage_options)
-    doomed: list[tuple[str, bool]] = []
-    with store.errors("vacuuming"):
-        # Partitions are listed before locks: a writer locks before it creates a partition.
-        partitions = [
-            (f"{name}/{entry}", entry.partition("=")[2])
-            for name in schema.ALL_TABLES
-            for entry in store.list_dir(name)
-            if entry.startswith(f"{SNAPSHOT_COLUMN}=")
-        ]
-        staged = [(f"{STAGING}/{e}", e.rpartition("-")[0]) for e in store.list_dir(STAGING)]
-        names = store.list_dir(MARKERS)
-        done = {n[: -len(".json")] for n in names if n.endswith(".json")}
-        live = set()
-        for sid in (n[: -len(".lock")] for n in names if n.endswith(".lock")):
-            lock = LOCK_PATH.format(snapshot=sid)
-            try:
-                created = datetime.fromisoformat(
-                    json.loads(store.read_many([lock])[lock])["created_at"]
-                )
-            except (FileNotFoundError, ValueError, KeyError):
-                created = _now()  # being written right now
-            if sid in done or _now() - created >= older_than:
-                doomed.append((lock, False))
-            else:
-                live.add(sid)
-        doomed += [(p, True) for p, sid in partitions if sid not in done | live]
-        doomed += [(p, True) for p, sid in staged if sid not in live]
-        if not dry_run:
-            for path, recursive in doomed:
-                store.remove(path, recursive=recursive)
-    return [path for path, _ in doomed]
