@@ -12,6 +12,7 @@ import contextlib
 import http.server
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -191,7 +192,8 @@ def test_accepted_urls_go_exactly_where_the_guard_says(
         accepted = request_origin(url)
     except InsecureEndpointError:
         return
-    assert "\\" not in url and "@" not in url.split("//", 1)[1].split("/")[0]
+    authority = re.split(r"[/?#]", url.split("//", 1)[1], maxsplit=1)[0]
+    assert "\\" not in url and "@" not in authority  # userinfo is refused; '@' after '#' is not
     assert _pool_origin(url) == (accepted.scheme, accepted.host.strip("[]"), accepted.port)
 
 
