@@ -75,9 +75,9 @@ def restore_surrogates(text: str) -> str:
     return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 
-def short_path(path: str, limit: int = 120) -> str:
+def short_path(path: str, limit: int = 160) -> str:
     """A long JSON path cut in the middle, so an error message stays one readable line."""
-    return path if len(path) <= limit else f"{path[:60]}...{path[-50:]}"
+    return path if len(path) <= limit else f"{path[:100]}...{path[-40:]}"
 
 
 class BadValue:

@@ -19,11 +19,12 @@ Row tuples follow the column order declared in :mod:`mlreg_frames.schema`;
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from ..errors import FlattenError
-from .text import encode_json, find_bad_value, short_path
+from .text import find_bad_value, short_path
 
 __all__ = ["REGISTRY_TYPE", "Ctx", "Rows", "parse_arm_id", "resource_type", "walk_registry"]
 
@@ -219,7 +220,8 @@ def _tags(rows: Rows, rid: str, tags: Any, source: str, ctx: Ctx, field: str) ->
             bad = find_bad_value(value, f"{field}.{key}")
             if bad is not None:
                 raise ctx.fail(f"a value {bad.reason}", short_path(bad.path))
-            value = encode_json(value)
+            # Lone surrogates stay raw here: the string column escapes them (see .text).
+            value = json.dumps(value, ensure_ascii=False, default=str)
         rows.tags.append((rid, source, key, value))
 
 
