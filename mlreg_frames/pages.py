@@ -20,6 +20,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -263,6 +264,12 @@ def _too_deep(where: str, path: Path, line: int | None = None) -> PagesError:
     )
 
 
+# orjson reads an integer beyond 64 bits as a float, losing its digits; the stdlib parser
+# keeps it exact (flatten then keeps it in `extra`). 19 digits reach past the int64 range.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+_LONG_NUMBER_TEXT = re.compile(r"[0-9]{19}")
+
+
 def _parse_json_file(path: Path) -> Any:
     """A JSON file's value; orjson for speed, the stdlib parser to explain an error.
 
@@ -270,10 +277,11 @@ def _parse_json_file(path: Path) -> Any:
     escape such as ``"\\ud800"``).
     """
     raw = _read_bytes(path)
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass
+    if _LONG_NUMBER.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(_decode(raw, path))
     except RecursionError:
@@ -287,6 +295,19 @@ def _parse_json_file(path: Path) -> Any:
         ) from exc
 
 
+def _loads_line(line: str) -> Any:
+    """One NDJSON line: orjson for speed, the stdlib parser for what orjson refuses or rounds.
+
+    The stdlib parser also says where and why a line is not JSON (``json.JSONDecodeError``).
+    """
+    if _LONG_NUMBER_TEXT.search(line) is None:
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line)
+
+
 def _read_ndjson(path: Path) -> Iterator[Page]:
     source = path.name
     loose: list[Any] = []
@@ -297,23 +318,16 @@ def _read_ndjson(path: Path) -> Iterator[Page]:
         if not line.strip():
             continue
         try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            try:  # the stdlib parser says where and why (and reads lone surrogate escapes)
-                obj = json.loads(line)
-            except RecursionError:
-                raise _too_deep(f"{path}:{number}", path, number) from None
-            except json.JSONDecodeError as exc:
-                detail = f"{exc.msg} at column {exc.colno}"
-            else:
-                detail = ""
-            if detail:
-                raise PagesError(
-                    f"{path}:{number} is not valid JSON ({detail}); "
-                    "each NDJSON line must be one page or one registry object",
-                    path=str(path),
-                    line=number,
-                ) from None
+            obj = _loads_line(line)
+        except RecursionError:
+            raise _too_deep(f"{path}:{number}", path, number) from None
+        except json.JSONDecodeError as exc:
+            raise PagesError(
+                f"{path}:{number} is not valid JSON ({exc.msg} at column {exc.colno}); "
+                "each NDJSON line must be one page or one registry object",
+                path=str(path),
+                line=number,
+            ) from None
         got = _page_from_json(obj, f"{source}:{number}")
         if isinstance(got, Page):
             yield got
@@ -377,7 +391,7 @@ def iter_pages(
     """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
-    elif sources is None or isinstance(sources, (bytes, dict)):
+    elif not isinstance(sources, Iterable) or isinstance(sources, (bytes, bytearray, dict)):
         raise PagesError(
             f"read_pages takes a path, a glob or a list of them, got {type(sources).__name__}",
             path=repr(sources),
