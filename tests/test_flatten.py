@@ -347,6 +347,23 @@ def test_timestamps_over_the_dotnet_range_parse_to_their_instant(text: str, inst
     assert row["extra"] is pd.NA
 
 
+def test_one_column_mixing_years_outside_nanoseconds_and_7_digit_fractions() -> None:
+    # pandas 3 raised AssertionError on this column; pandas 2.2 gave null for year 0001.
+    texts = ["0001-01-01T00:00:00Z", "2021-05-06T07:08:09.1234567+00:40",
+             "9999-12-31T23:59:59.9999999+14:00", "2021-05-06T07:08:09Z", None, "now"]  # fmt: skip
+    regs = [{"id": f"{RID}m{i}", "systemData": {"createdAt": t}} for i, t in enumerate(texts)]
+    tables = mf.flatten(regs).validate()
+    assert [None if v is pd.NaT else v.isoformat() for v in tables.registries["created_at"]] == [
+        "0001-01-01T00:00:00+00:00",
+        "2021-05-06T06:28:09.123456+00:00",
+        "9999-12-31T09:59:59.999999+00:00",
+        "2021-05-06T07:08:09+00:00",
+        None,
+        None,
+    ]
+    assert tables.registries["extra"].iloc[5] == '{"created_at": "now"}'
+
+
 @pytest.mark.parametrize(
     "text",
     ["now", "today", "tomorrow", "2021-02-29T00:00:00Z", "2021-13-01", "2021-01-01T24:00:00Z",

@@ -1,10 +1,11 @@
 """Row tuples -> typed DataFrames with the declared dtypes (the flattener's second half).
 
 The fast path hands whole columns to Arrow. A value that does not fit its column's type
-(a capacity of ``"two"``, a flag of ``"yes"``, an unparseable timestamp) is not dropped: the
-cell becomes null and the raw value goes to the row's ``extra`` under the column's name.
-Timestamps parse to UTC instants whatever their offset (``+00:40``, ``+05:30``, ``Z``) and
-fraction length (7-digit fractions are cut to microseconds).
+(a capacity of ``"two"`` or ``2**63``, a flag of ``"yes"``, ``"now"`` as a timestamp) is not
+dropped: the cell becomes null and the raw value goes to the row's ``extra`` under the
+column's name. Timestamps parse to UTC instants over the whole .NET range (0001 to 9999)
+whatever their offset (``+00:40``, ``+05:30``, ``Z``) and fraction length (7-digit fractions
+are cut to microseconds). Lone surrogates are kept reversibly (see :mod:`.text`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,11 @@ The walk is written for real payloads, which are messy:
   ``privateLinkServiceConnectionState``, ``systemCreated*`` / ``userCreated*`` accounts);
 * null or missing objects and lists give nulls or no child rows;
 * keys this version does not model are kept in the row's ``extra`` dict as
-  ``{"dotted.path": value}``, so nothing is dropped.
+  ``{"dotted.path": value}``, so nothing is dropped; of two keys differing only in case
+  (``location`` and ``Location``), the documented spelling fills the column and the other
+  goes to ``extra``;
+* an item whose ``id`` or ``type`` names another resource type (a subscription, a
+  workspace) is not a registry: the walk returns None and the caller skips it.
 
 A value of the wrong *shape* (a list where an object belongs, ...) raises
 :class:`~mlreg_frames.errors.FlattenError` naming the page, the registry and the field path.
