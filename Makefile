@@ -36,7 +36,7 @@ lint: $(BIN)/.installed
 
 # A long fuzz run of flatten (the test suite runs a few examples of the same tests).
 fuzz: $(BIN)/.installed
-	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest tests/test_fuzz_flatten.py -q
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest tests/test_fuzz_flatten.py -q --timeout=0
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_flatten.py

@@ -36,7 +36,7 @@ from .test_properties import registries
 
 _PROFILES = {
     "ci": settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck)),
-    "long": settings(max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck)),
+    "long": settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck)),
 }
 FUZZ = _PROFILES[os.environ.get("HYPOTHESIS_PROFILE", "ci")]
 EMPTY = mf.flatten([])

@@ -164,10 +164,17 @@ def _coerce_scalar(kind: str, value: Any) -> tuple[bool, Any]:
 
 
 def _has_escapes(array: pa.Array) -> bool:
-    """Whether a string (or list of strings) column holds text :func:`escape_surrogates` changes."""
+    """Whether a string (or list of strings) column may hold text that needs escaping.
+
+    Arrow has already refused lone surrogates, so only a literal backslash matters: one
+    ``memchr`` over the column's character buffer (a false hit only costs the checked path).
+    """
+    if isinstance(array, pa.ChunkedArray):  # pa.array splits columns past 2 GiB
+        return any(_has_escapes(chunk) for chunk in array.chunks)
     if pa.types.is_list(array.type):
-        array = pc.list_flatten(array)
-    return bool(pc.any(pc.match_substring(array, "\\u")).as_py())
+        array = array.flatten()
+    data = array.buffers()[2]
+    return data is not None and b"\\" in data.to_pybytes()
 
 
 def _column(

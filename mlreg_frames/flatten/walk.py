@@ -430,14 +430,24 @@ def resource_type(arm_id: str) -> str | None:
     return "/".join([match.group("ns"), *names])
 
 
-def _foreign(arm_id: str, rtype: Any) -> tuple[str, str] | None:
+_REGISTRY_SEGMENT = "/providers/microsoft.machinelearningservices/registries/"
+
+
+def _foreign(arm_id: str, rid: str, rtype: Any) -> tuple[str, str] | None:
     """(field, resource type) when an item is plainly another kind of resource, else None.
 
     Only well-formed ARM ids and ``Namespace/type`` strings count: the spec examples'
-    placeholders (``"string"``) are not evidence of anything.
+    placeholders (``"string"``) are not evidence of anything. ``rid`` is the id lower-cased.
     """
-    if isinstance(rtype, str) and _ARM_TYPE.match(rtype) and rtype.lower() != _REGISTRY_TYPE_LOWER:
+    if (
+        isinstance(rtype, str)
+        and rtype.lower() != _REGISTRY_TYPE_LOWER
+        and _ARM_TYPE.match(rtype) is not None
+    ):
         return "type", rtype
+    at = rid.find(_REGISTRY_SEGMENT)
+    if at >= 0 and "/" not in rid[at + len(_REGISTRY_SEGMENT) :] and rid.count("/providers/") == 1:
+        return None  # the common case: plainly a registry id, no need to parse it
     found = resource_type(arm_id)
     if found is not None and found.lower() != _REGISTRY_TYPE_LOWER:
         return "id", found
@@ -475,7 +485,8 @@ def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows] | None:
             "registries list instead (its registryPrivateEndpointConnections are read from it)",
             "type",
         )
-    foreign = _foreign(arm_id, rtype)
+    rid = arm_id.lower()
+    foreign = _foreign(arm_id, rid, rtype)
     if foreign is not None:
         if ctx.strict:
             raise ctx.fail(
@@ -484,7 +495,6 @@ def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows] | None:
                 foreign[0],
             )
         return None
-    rid = arm_id.lower()
     sub, rg = parse_arm_id(arm_id)
     props = _sub(reg, "properties", ctx, "properties", _K_PROPS, extra, "properties")
     sku = _sub(reg, "sku", ctx, "sku", _K_SKU, extra, "sku")
