@@ -54,10 +54,11 @@ json_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=8), odd_strings, huge_numbers,
 )  # fmt: skip
+json_keys = st.one_of(st.text(max_size=6), odd_strings, st.sampled_from(["Value", "ID", "Tags"]))
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+        st.lists(inner, max_size=3), st.dictionaries(json_keys, inner, max_size=3)
     ),
     max_leaves=8,
 )
@@ -119,7 +120,7 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
             twin = draw(st.sampled_from([key.upper(), key.lower(), key.swapcase(), key.title()]))
             parent[twin] = draw(json_values)
         elif isinstance(parent, dict):
-            parent[draw(st.text(max_size=6))] = draw(json_values)
+            parent[draw(json_keys)] = draw(json_values)
     return reg
 
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mlreg_frames as mf
+from mlreg_frames.flatten.text import restore_surrogates
 
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 maybe = lambda s: st.one_of(st.none(), s)  # noqa: E731
@@ -116,13 +117,13 @@ def _output_values(tables: mf.RegistryTables) -> set[Any]:
                     _leaves(json.loads(value), leaves, keys=True)
                     found.update(json.dumps(v) if isinstance(v, bool) else v for v in leaves)
                 elif isinstance(value, list):
-                    found.update(value)
+                    found.update(restore_surrogates(v) if isinstance(v, str) else v for v in value)
                 elif isinstance(value, pd.Timestamp):
                     found.add(value)
                 elif isinstance(value, bool):
                     found.add(json.dumps(value))
-                else:
-                    found.add(value)
+                else:  # strings are stored in the reversible form of flatten.text
+                    found.add(restore_surrogates(value) if isinstance(value, str) else value)
     return found
 
 
@@ -167,7 +168,7 @@ any_text = st.text(
 @settings(max_examples=200, deadline=None)
 @given(any_text)
 def test_surrogate_escape_is_reversible_and_valid_utf8(value: str) -> None:
-    from mlreg_frames.flatten.text import escape_surrogates, restore_surrogates
+    from mlreg_frames.flatten.text import escape_surrogates
 
     escaped = escape_surrogates(value)
     escaped.encode("utf-8")  # no lone surrogate left
@@ -181,8 +182,6 @@ def test_surrogate_escape_is_reversible_and_valid_utf8(value: str) -> None:
 def test_any_string_in_a_string_column_round_trips_through_parquet(
     tmp_path_factory: Any, names: list[str]
 ) -> None:
-    from mlreg_frames.flatten.text import restore_surrogates
-
     regs = [{"id": f"/subscriptions/s/resourceGroups/r/providers/"
              f"Microsoft.MachineLearningServices/registries/n{i}", "name": name, "zz": name}
             for i, name in enumerate(names)]  # fmt: skip
