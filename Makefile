@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench fuzz install clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check mlreg_frames tests benchmarks
 	$(BIN)/ruff format --check mlreg_frames tests benchmarks
 	$(BIN)/mypy mlreg_frames
+
+# A long fuzz run of flatten (the test suite runs a few examples of the same tests).
+fuzz: $(BIN)/.installed
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest tests/test_fuzz_flatten.py -q --timeout=0
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_flatten.py

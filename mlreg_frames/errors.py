@@ -18,6 +18,8 @@ notebook or a pipeline can catch exactly the package's failures with one ``excep
     ├── LakeError                    a snapshot lake cannot be written or read
     └── CostExportError              a cost export CSV has an unknown format
 
+    NotRegistriesWarning             (a UserWarning) flatten skipped items of another type
+
 Messages end with what to do next; the structured facts are attributes, so code can branch
 on them without parsing text.
 """
@@ -34,6 +36,7 @@ __all__ = [
     "LakeError",
     "LimitExceededError",
     "MlregFramesError",
+    "NotRegistriesWarning",
     "PagesError",
     "PaginationError",
     "ParquetFileError",
@@ -280,3 +283,11 @@ class CostExportError(MlregFramesError):
     def __init__(self, message: str, *, path: str | None = None):
         super().__init__(message)
         self.path = path
+
+
+class NotRegistriesWarning(UserWarning):
+    """``flatten`` skipped input items whose ``id`` or ``type`` names another resource type.
+
+    One warning per call gives the count; ``flatten(..., strict=True)`` raises
+    :class:`FlattenError` instead.
+    """

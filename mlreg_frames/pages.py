@@ -20,6 +20,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -139,13 +140,15 @@ class Page:
 
     @property
     def registries(self) -> list[Any]:
-        """The page's ``value`` list (``Value`` too); empty when it is missing or null."""
+        """The page's ``value`` list (``Value`` too, both if both); empty when missing or null."""
         body = self.body
-        for key in ("value", "Value"):
-            if key in body:
-                value = body[key]
-                return value if isinstance(value, list) else []
-        return []
+        if isinstance(body.get("value"), list) and "Value" not in body:
+            return body["value"]
+        found: list[Any] = []
+        for key, value in body.items():
+            if isinstance(key, str) and key.lower() == "value" and isinstance(value, list):
+                found.extend(value)
+        return found
 
     @property
     def next_link(self) -> str | None:
@@ -166,26 +169,43 @@ class Page:
         return f"Page(source={self.source!r}, {state})"
 
 
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    names = {dict: "object", list: "array", str: "string", int: "number", float: "number"}
+    return next((n for t, n in names.items() if isinstance(value, t)), type(value).__name__)
+
+
 def _page_from_json(obj: Any, source: str) -> Page | list[Any]:
     """A page for page-shaped JSON; a list of registries for a bare array or a registry."""
     if isinstance(obj, list):
         return Page({"value": obj}, source)
     if not isinstance(obj, dict):
         raise PagesError(
-            f"{source} holds a JSON {type(obj).__name__}, not a page object or an array of "
+            f"{source} holds a JSON {_json_type(obj)}, not a page object or an array of "
             "registries; pass ARM list responses ({'value': [...]})",
             path=source,
         )
     if "responses" in obj and "parameters" in obj:  # an Azure REST spec example file
-        ok = next((r for code, r in obj["responses"].items() if str(code) == "200"), None)
+        responses = obj["responses"]
+        if not isinstance(responses, dict):
+            raise PagesError(
+                f"{source} looks like an Azure REST spec example, but its `responses` is a "
+                f"JSON {_json_type(responses)}, not an object keyed by status code; fix "
+                "or remove the file",
+                path=source,
+            )
+        ok = next((r for code, r in responses.items() if str(code) == "200"), None)
         body = ok.get("body") if isinstance(ok, dict) else None
         if body is None:
             return []
         return _page_from_json(body, f"{source} (example 200 body)")
-    provenance = obj.get(PROVENANCE_KEY)
-    if any(k.lower() == "value" for k in obj):
+    if any(isinstance(k, str) and k.lower() == "value" for k in obj):
         body = {k: v for k, v in obj.items() if k != PROVENANCE_KEY}
-        prov = provenance if isinstance(provenance, dict) else {}
+        prov = _provenance(obj.get(PROVENANCE_KEY), source)
         return Page(
             body,
             source,
@@ -194,6 +214,28 @@ def _page_from_json(obj: Any, source: str) -> Page | list[Any]:
             api_version=prov.get("api_version"),
         )
     return [obj]  # a single registry (a Get response, or one NDJSON line)
+
+
+def _provenance(block: Any, source: str) -> dict[str, str | None]:
+    """The ``_mlreg`` block of a page, checked: an object of strings (or nulls), or absent."""
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise PagesError(
+            f"{source}: the `{PROVENANCE_KEY}` provenance block is a JSON "
+            f"{_json_type(block)}, not an object; remove it or rewrite the page with "
+            "write_page",
+            path=source,
+        )
+    for key in ("source", "url", "fetched_at", "api_version"):
+        value = block.get(key)
+        if value is not None and not isinstance(value, str):
+            raise PagesError(
+                f"{source}: `{PROVENANCE_KEY}.{key}` must be a string or null, got "
+                f"{type(value).__name__}; remove it or rewrite the page with write_page",
+                path=source,
+            )
+    return block
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -213,15 +255,37 @@ def _decode(raw: bytes, path: Path) -> str:
         ) from exc
 
 
+def _too_deep(where: str, path: Path, line: int | None = None) -> PagesError:
+    return PagesError(
+        f"{where} nests objects or lists too deeply to parse; an ARM page nests about 8 "
+        "levels: fix or remove the file",
+        path=str(path),
+        line=line,
+    )
+
+
+# orjson reads an integer beyond 64 bits as a float, losing its digits; the stdlib parser
+# keeps it exact (flatten then keeps it in `extra`). 19 digits reach past the int64 range.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+_LONG_NUMBER_TEXT = re.compile(r"[0-9]{19}")
+
+
 def _parse_json_file(path: Path) -> Any:
-    """A JSON file's value; orjson for speed, the stdlib parser to explain an error."""
+    """A JSON file's value; orjson for speed, the stdlib parser to explain an error.
+
+    The stdlib parser also reads what orjson refuses but JSON allows (a lone surrogate
+    escape such as ``"\\ud800"``).
+    """
     raw = _read_bytes(path)
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass
+    if _LONG_NUMBER.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(_decode(raw, path))
+    except RecursionError:
+        raise _too_deep(str(path), path) from None
     except json.JSONDecodeError as exc:
         raise PagesError(
             f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
@@ -231,23 +295,35 @@ def _parse_json_file(path: Path) -> Any:
         ) from exc
 
 
+def _loads_line(line: str) -> Any:
+    """One NDJSON line: orjson for speed, the stdlib parser for what orjson refuses or rounds.
+
+    The stdlib parser also says where and why a line is not JSON (``json.JSONDecodeError``).
+    """
+    if _LONG_NUMBER_TEXT.search(line) is None:
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line)
+
+
 def _read_ndjson(path: Path) -> Iterator[Page]:
     source = path.name
     loose: list[Any] = []
-    for number, line in enumerate(_decode(_read_bytes(path), path).splitlines(), start=1):
+    text = _decode(_read_bytes(path), path)
+    # Lines end at "\n" only (NDJSON): str.splitlines would also split inside a valid line
+    # at U+2028 or U+0085, which JSON strings may hold unescaped.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            try:  # the stdlib parser says where and why
-                json.loads(line)
-            except json.JSONDecodeError as exc:
-                detail = f"{exc.msg} at column {exc.colno}"
-            else:  # pragma: no cover - orjson is stricter only on exotic input
-                detail = "rejected by the JSON parser"
+            obj = _loads_line(line)
+        except RecursionError:
+            raise _too_deep(f"{path}:{number}", path, number) from None
+        except json.JSONDecodeError as exc:
             raise PagesError(
-                f"{path}:{number} is not valid JSON ({detail}); "
+                f"{path}:{number} is not valid JSON ({exc.msg} at column {exc.colno}); "
                 "each NDJSON line must be one page or one registry object",
                 path=str(path),
                 line=number,
@@ -272,7 +348,20 @@ def _read_file(path: Path, *, lazy: bool) -> Iterator[Page]:
 
 
 def _expand(source: str | os.PathLike[str]) -> list[Path]:
-    path = Path(source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise PagesError(
+            f"a page source must be a path, a glob or a list of them, got {type(source).__name__}",
+            path=repr(source),
+        )
+    text = os.fspath(source)
+    if not isinstance(text, str) or not text.strip():
+        # Path("") is the working directory: never read it by accident.
+        raise PagesError(
+            f"a page source must be a path, a glob or a list of them, got {text!r}; "
+            'name the folder explicitly ("." for the working directory)',
+            path=repr(text),
+        )
+    path = Path(text)
     if path.is_dir():
         return sorted(
             p
@@ -283,7 +372,6 @@ def _expand(source: str | os.PathLike[str]) -> list[Path]:
         )
     if path.is_file():
         return [path]
-    text = os.fspath(source)
     if glob.has_magic(text):
         return sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
     raise PagesError(
@@ -303,6 +391,11 @@ def iter_pages(
     """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
+    elif not isinstance(sources, Iterable) or isinstance(sources, (bytes, bytearray, dict)):
+        raise PagesError(
+            f"read_pages takes a path, a glob or a list of them, got {type(sources).__name__}",
+            path=repr(sources),
+        )
     for source in sources:
         files = _expand(source)
         if not files:

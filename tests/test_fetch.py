@@ -335,3 +335,20 @@ def test_pages_walked_in_batches_give_exactly_flatten_of_the_archive(tmp_path: P
         r["id"].lower() for r in again
     }
     assert tables.provenance["inputs"] == len(list(tmp_path.iterdir()))
+
+
+def test_items_of_other_resource_types_in_a_list_are_skipped_with_one_warning() -> None:
+    from mlreg_frames.errors import NotRegistriesWarning
+    from mlreg_frames.synth import generate_fleet
+
+    fleet = generate_fleet(6, 2, seed=5)
+    workspace = {
+        **fleet[0],
+        "id": fleet[0]["id"].replace("/registries/", "/workspaces/") + "-ws",
+        "type": "Microsoft.MachineLearningServices/workspaces",
+    }
+    with ArmEmulator([*fleet, workspace], page_size=2) as arm:
+        with pytest.warns(NotRegistriesWarning, match="skipped 1 input item"):
+            tables = _fetch(arm)
+    assert len(tables.registries) == 6
+    assert not tables.registries["registry_id"].str.contains("/workspaces/").any()

@@ -121,3 +121,89 @@ def test_lazy_pages_parse_on_first_use(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text("{broken")
     with pytest.raises(mf.PagesError, match="line 1 column 2"):
         mf.read_pages(tmp_path, lazy=False)
+
+
+# --- odd input (issue 9, item 9) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("responses", [None, [], [{"200": {"body": {"value": []}}}], "200", 5])
+def test_spec_example_with_responses_not_an_object_is_a_pages_error(
+    tmp_path: Path, responses: object
+) -> None:
+    (tmp_path / "ex.json").write_text(json.dumps({"parameters": {}, "responses": responses}))
+    with pytest.raises(mf.PagesError, match="`responses` is a JSON") as info:
+        mf.read_pages(tmp_path / "ex.json", lazy=False)
+    assert "ex.json" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [[1], "x", 5, {"url": 5}, {"fetched_at": ["2026"]}, {"api_version": {"v": 1}},
+     {"source": True}],
+)  # fmt: skip
+def test_provenance_block_with_wrong_types_is_a_pages_error(tmp_path: Path, block: object) -> None:
+    (tmp_path / "p.json").write_text(json.dumps({"value": [REG], "_mlreg": block}))
+    with pytest.raises(mf.PagesError, match="_mlreg"):
+        mf.read_pages(tmp_path / "p.json", lazy=False)
+    with pytest.raises(mf.PagesError, match="_mlreg"):  # lazily: when flatten reads it
+        mf.flatten(mf.read_pages(tmp_path / "p.json"))
+
+
+def test_provenance_block_with_nulls_is_fine(tmp_path: Path) -> None:
+    (tmp_path / "p.json").write_text(json.dumps({"value": [REG], "_mlreg": {"url": None}}))
+    page = mf.read_pages(tmp_path / "p.json", lazy=False)[0]
+    assert page.url is None and page.registries == [REG]
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\x1c", "\x1d", "\x1e"])
+def test_ndjson_lines_split_only_at_newlines(tmp_path: Path, separator: str) -> None:
+    name = f"a{separator}b"
+    line = json.dumps(dict(REG, name=name), ensure_ascii=False)
+    if separator < " ":  # a raw control character is not valid JSON: keep it escaped
+        line = json.dumps(dict(REG, name=name))
+    (tmp_path / "p.ndjson").write_text(line + "\r\n" + json.dumps({"value": [REG]}) + "\n",
+                                       encoding="utf-8")  # fmt: skip
+    pages = mf.read_pages(tmp_path / "p.ndjson")
+    assert [p.source for p in pages] == ["p.ndjson:2", "p.ndjson"]
+    assert pages[1].registries[0]["name"] == name
+
+
+@pytest.mark.parametrize("source", ["", " ", [""]])
+def test_empty_path_is_an_error_not_the_working_directory(source: object) -> None:
+    with pytest.raises(mf.PagesError, match="must be a path"):
+        mf.read_pages(source)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("source", [None, 5, [5], [None], b"p.json", {"a": 1}])
+def test_source_of_the_wrong_type_is_a_pages_error(source: object) -> None:
+    with pytest.raises(mf.PagesError, match="path, a glob or a list"):
+        mf.read_pages(source)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson"])
+def test_nesting_too_deep_to_parse_is_a_pages_error(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"deep{suffix}"
+    path.write_text('{"value": [{"id": "x", "zz": ' + "[" * 100_000 + "]" * 100_000 + "}]}")
+    with pytest.raises(mf.PagesError, match="too deeply") as info:
+        mf.read_pages(path, lazy=False)
+    assert "deep" in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson"])
+def test_lone_surrogate_escapes_and_nan_are_read(tmp_path: Path, suffix: str) -> None:
+    # Valid JSON text that orjson refuses: the standard parser reads it.
+    path = tmp_path / f"odd{suffix}"
+    path.write_text('{"value": [{"id": "x", "name": "\\ud800", "zz": NaN}]}\n')
+    registry = mf.read_pages(path, lazy=False)[0].registries[0]
+    assert registry["name"] == "\ud800"
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson"])
+def test_integers_beyond_64_bits_are_read_exactly(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"big{suffix}"
+    numbers = [-(2**63) - 1, 2**64, 10**30, 2**63 - 1]
+    path.write_text(json.dumps({"value": [dict(REG, zz=numbers)]}) + "\n")
+    registry = mf.read_pages(path, lazy=False)[0].registries[0]
+    assert registry["zz"] == numbers and all(type(n) is int for n in registry["zz"])
+    tables = mf.flatten(mf.read_pages(path))
+    assert json.loads(tables.registries["extra"].iloc[0]) == {"zz": numbers}

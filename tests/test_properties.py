@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mlreg_frames as mf
+from mlreg_frames.flatten.text import restore_surrogates
 
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 maybe = lambda s: st.one_of(st.none(), s)  # noqa: E731
@@ -116,13 +117,13 @@ def _output_values(tables: mf.RegistryTables) -> set[Any]:
                     _leaves(json.loads(value), leaves, keys=True)
                     found.update(json.dumps(v) if isinstance(v, bool) else v for v in leaves)
                 elif isinstance(value, list):
-                    found.update(value)
+                    found.update(restore_surrogates(v) if isinstance(v, str) else v for v in value)
                 elif isinstance(value, pd.Timestamp):
                     found.add(value)
                 elif isinstance(value, bool):
                     found.add(json.dumps(value))
-                else:
-                    found.add(value)
+                else:  # strings are stored in the reversible form of flatten.text
+                    found.add(restore_surrogates(value) if isinstance(value, str) else value)
     return found
 
 
@@ -152,3 +153,80 @@ def test_no_leaf_value_is_lost_and_keys_join(regs: list[dict[str, Any]]) -> None
     assert len(ids) == len(regs)
     for _, frame in tables.items():
         assert set(frame["registry_id"]) <= ids
+
+
+any_text = st.text(
+    alphabet=st.one_of(
+        st.characters(),  # surrogates included
+        st.sampled_from(["\\", "u", "d", "8", "0", "5", "c", "f"]),
+    ),
+    max_size=16,
+) | st.builds("".join, st.lists(st.sampled_from(["\\", "\\u", "\\ud800", "\\u005c", "\ud800",
+                                                 "\udfff", "x", "u005c"]), max_size=6))  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(any_text)
+def test_surrogate_escape_is_reversible_and_valid_utf8(value: str) -> None:
+    from mlreg_frames.flatten.text import escape_surrogates
+
+    escaped = escape_surrogates(value)
+    escaped.encode("utf-8")  # no lone surrogate left
+    assert restore_surrogates(escaped) == value
+    if escaped == value:  # unchanged text is plain text
+        assert not any("\ud800" <= ch <= "\udfff" for ch in value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(any_text, min_size=1, max_size=3))
+def test_any_string_in_a_string_column_round_trips_through_parquet(
+    tmp_path_factory: Any, names: list[str]
+) -> None:
+    regs = [{"id": f"/subscriptions/s/resourceGroups/r/providers/"
+             f"Microsoft.MachineLearningServices/registries/n{i}", "name": name, "zz": name}
+            for i, name in enumerate(names)]  # fmt: skip
+    tables = mf.flatten(regs).validate()
+    assert [restore_surrogates(n) for n in tables.registries["name"]] == names
+    # JSON text cannot tell a surrogate pair from the character it encodes: compare as JSON.
+    assert [json.loads(e)["zz"] for e in tables.registries["extra"]] == json.loads(
+        json.dumps(names)
+    )
+    folder = tmp_path_factory.mktemp("pq")
+    tables.to_parquet(folder)
+    assert mf.read_parquet(folder) == tables
+
+
+@st.composite
+def dotnet_timestamps(draw: st.DrawFn) -> tuple[str, datetime]:
+    """(ISO text ARM could send, the UTC instant it means) over 0001-01-02 .. 9999-12-30."""
+    moment = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+    minutes = draw(st.integers(-(23 * 60 + 59), 23 * 60 + 59))
+    digits = draw(st.integers(0, 9))
+    extra = draw(st.integers(0, 10**3 - 1))
+    sep = draw(st.sampled_from(["T", " "]))
+    text = moment.strftime(f"%Y-%m-%d{sep}%H:%M:%S").rjust(19, "0")
+    text = f"{moment.year:04d}{text[text.index('-') :]}"
+    fraction = f"{moment.microsecond:06d}{extra:03d}"[:digits]
+    if digits:
+        text += "." + fraction
+    kept = int(fraction.ljust(6, "0")[:6]) if digits else 0
+    if minutes == 0 and draw(st.booleans()):
+        text += "Z"
+    else:
+        sign = "-" if minutes < 0 else "+"
+        text += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    instant = moment.replace(microsecond=kept) - timedelta(minutes=minutes)
+    return text, instant.replace(tzinfo=timezone.utc)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(dotnet_timestamps(), min_size=1, max_size=6))
+def test_any_dotnet_timestamp_parses_to_its_instant(
+    stamps: list[tuple[str, datetime]],
+) -> None:
+    from mlreg_frames.flatten.frames import parse_timestamps
+
+    parsed, failed = parse_timestamps([text for text, _ in stamps])
+    assert failed == []
+    assert str(parsed.dtype) == "datetime64[us, UTC]"
+    assert [t.to_pydatetime() for t in parsed] == [instant for _, instant in stamps]

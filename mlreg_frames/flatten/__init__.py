@@ -1,8 +1,9 @@
 """Registry JSON -> the seven tidy tables (pure: no I/O, no HTTP).
 
 :mod:`.walk` turns one registry object into row tuples, :mod:`.frames` builds the typed Arrow
-columns and :mod:`.engine` drives it all: bounded runs, the last-seen merge of duplicates, and
-worker processes for large inputs. The entry point is :func:`flatten`.
+columns, :mod:`.text` keeps odd text storable (lone surrogates, depth) and :mod:`.engine`
+drives it all: bounded runs, the last-seen merge of duplicates, and worker processes for
+large inputs. The entry point is :func:`flatten`.
 """
 
 from __future__ import annotations

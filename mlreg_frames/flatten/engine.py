@@ -32,6 +32,7 @@ import multiprocessing.context
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -42,7 +43,7 @@ import pyarrow.compute as pc
 
 from .. import schema
 from .._gc import paused_gc
-from ..errors import FlattenError
+from ..errors import FlattenError, NotRegistriesWarning
 from ..pages import Page
 from ..tables import RegistryTables
 from . import frames
@@ -56,7 +57,7 @@ def _get(obj: dict[str, Any], key: str) -> Any:
     if key in obj:
         return obj[key]
     lower = key.lower()
-    return next((v for k, v in obj.items() if k.lower() == lower), None)
+    return next((v for k, v in obj.items() if isinstance(k, str) and k.lower() == lower), None)
 
 
 def _registries_of(item: Any, position: int) -> tuple[str, list[Any]]:
@@ -75,21 +76,27 @@ def _registries_of(item: Any, position: int) -> tuple[str, list[Any]]:
         )
     if _get(body, "id") is not None and _get(body, "value") is None:
         return label, [body]
-    for key in body:
-        if key.lower() == "value":
-            value = body[key]
-            if value is None:
-                return label, []
-            if not isinstance(value, list):
-                raise FlattenError(
-                    f"a page's `{key}` must be a list of registries, got {type(value).__name__}",
-                    page=label,
-                    field=key,
-                )
+    # `value` and `Value` both present: read both lists rather than drop one unseen.
+    lists = [key for key in body if isinstance(key, str) and key.lower() == "value"]
+    if not lists:
+        raise FlattenError(
+            "neither a page (no `value`) nor a registry (no `id`)", page=label, field="(root)"
+        )
+    found: list[Any] = []
+    for key in lists:
+        value = body[key]
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            raise FlattenError(
+                f"a page's `{key}` must be a list of registries, got {type(value).__name__}",
+                page=label,
+                field=key,
+            )
+        if len(lists) == 1:
             return label, value
-    raise FlattenError(
-        "neither a page (no `value`) nor a registry (no `id`)", page=label, field="(root)"
-    )
+        found.extend(value)
+    return label, found
 
 
 def flatten(
@@ -97,6 +104,7 @@ def flatten(
     *,
     provenance: Mapping[str, Any] | None = None,
     workers: int | None = None,
+    strict: bool = False,
 ) -> RegistryTables:
     """Turn ARM registry pages (or registry dicts) into the seven tidy tables.
 
@@ -111,13 +119,22 @@ def flatten(
             process; ``N`` asks for N processes (spawned where forking is not safe: then
             call it under ``if __name__ == "__main__":`` in a script). The result is the
             same either way.
+        strict: refuse input that is not registries. An item whose ``id`` is a
+            well-formed ARM id of another resource type (``/subscriptions/<id>``, a
+            workspace, ...) or whose ``type`` names another type is skipped with one
+            :class:`~mlreg_frames.errors.NotRegistriesWarning` giving the count; with
+            ``strict=True`` it raises :class:`~mlreg_frames.errors.FlattenError`.
+            Placeholders that are no ARM id or type at all (``"string"`` in the spec
+            examples) are kept.
 
     Returns:
         RegistryTables with every column declared in :mod:`mlreg_frames.schema`, the same
         dtypes for empty and non-empty input; a registry seen twice is kept once (the last).
 
     Raises:
-        FlattenError: structurally broken input, naming page, registry and field path.
+        FlattenError: structurally broken input (also: input that is not an iterable of
+            pages or dicts, nesting deeper than :data:`~mlreg_frames.flatten.text.MAX_DEPTH`,
+            a key that is not a string), naming page, registry and field path.
         PagesError: a page file that cannot be parsed (lazily read pages).
 
     Example::
@@ -126,17 +143,19 @@ def flatten(
         >>> tables = mf.flatten(mf.read_pages("data/sample"))   # doctest: +SKIP
         >>> tables.storage.groupby("origin").size()             # doctest: +SKIP
     """
-    if isinstance(items, (dict, Page)):
-        items = [items]
-    items = list(items)
+    items = _as_list(items)
+    if provenance is not None and not isinstance(provenance, Mapping):
+        raise TypeError(f"provenance must be a mapping or None, got {type(provenance).__name__}")
     n_workers = _worker_count(items, workers)
     with paused_gc():
         chunks = _chunks(items)
         if n_workers > 1:
             with ProcessPoolExecutor(n_workers, mp_context=_mp_context()) as pool:
-                results = list(pool.map(_flatten_files, [[p.path for p in c] for c, _ in chunks]))
+                paths = [[p.path for p in c] for c, _ in chunks]
+                results = list(pool.map(_flatten_files, paths, [strict] * len(paths)))
         else:
-            results = [_flatten_chunk(chunk, offset) for chunk, offset in chunks]
+            results = [_flatten_chunk(chunk, offset, strict) for chunk, offset in chunks]
+        warn_skipped(sum(r[3] for r in results), stacklevel=3)
         arrows = _merge([r[0] for r in results])
         prov: dict[str, Any] = {
             "inputs": sum(r[1] for r in results),
@@ -149,7 +168,32 @@ def flatten(
         return frames.to_tables(arrows, prov)
 
 
-_Result = tuple[dict[str, pa.Table], int, set[str]]
+def _as_list(items: Any) -> list[Any]:
+    """The input as a list; a clear error for what is not an iterable of pages or dicts."""
+    if isinstance(items, (dict, Page)):
+        return [items]
+    if items is None or isinstance(items, (str, bytes, bytearray, os.PathLike)):
+        hint = (
+            "; read files with read_pages(path) first"
+            if isinstance(items, (str, os.PathLike))
+            else ""
+        )
+        raise FlattenError(
+            f"flatten takes pages or registry dicts (or an iterable of them), got "
+            f"{type(items).__name__}{hint}",
+            field="(root)",
+        )
+    try:
+        return list(items)
+    except TypeError as exc:
+        raise FlattenError(
+            f"flatten takes pages or registry dicts (or an iterable of them), got "
+            f"{type(items).__name__}",
+            field="(root)",
+        ) from exc
+
+
+_Result = tuple[dict[str, pa.Table], int, set[str], int]
 
 CHUNK_BYTES = 8 * 2**20
 """Page files are flattened in runs of about this many bytes: the parsed JSON of one run is
@@ -190,32 +234,53 @@ def _chunks(items: list[Any]) -> list[tuple[list[Any], int]]:
     return chunks
 
 
-def _flatten_chunk(items: list[Any], offset: int) -> _Result:
-    """Walk one run of the input: (Arrow tables, inputs seen, api versions).
+def warn_skipped(skipped: int, *, stacklevel: int = 2) -> None:
+    """One :class:`NotRegistriesWarning` for ``skipped`` items of other resource types (if any).
+
+    Shared by :func:`flatten` and the fetch, which walks pages as they arrive, so both say
+    the same thing once per call rather than once per page.
+    """
+    if skipped:
+        warnings.warn(
+            f"skipped {skipped} input item(s) whose id or type names another resource type "
+            "(a subscription, a workspace, ...), not a registry; pass registries list "
+            "responses, or use strict=True to make this an error",
+            NotRegistriesWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def _flatten_chunk(items: list[Any], offset: int, strict: bool = False) -> _Result:
+    """Walk one run of the input: (Arrow tables, inputs seen, api versions, items skipped).
 
     A page file not parsed yet is parsed into a throw-away copy, so the caller's lazy
     pages do not keep every parsed body alive.
     """
     seen: dict[str, Rows] = {}
     api_versions: set[str] = set()
+    skipped = 0
     for position, item in enumerate(items, start=offset):
         if isinstance(item, Page) and not item.loaded:
             item = item.parsed()
         label, registries = _registries_of(item, position)
-        if isinstance(item, Page) and item.api_version:
+        if isinstance(item, Page) and isinstance(item.api_version, str) and item.api_version:
             api_versions.add(item.api_version)
         for index, reg in enumerate(registries):
-            ctx = Ctx(label, f"#{index}")
-            rid, rows = walk_registry(reg, ctx, index)
+            ctx = Ctx(label, f"#{index}", strict=strict)
+            walked = walk_registry(reg, ctx, index)
+            if walked is None:
+                skipped += 1
+                continue
+            rid, rows = walked
             seen.pop(rid, None)  # the last one seen wins, and moves to the end
             seen[rid] = rows
-    return frames.build_arrow(seen.values()), len(items), api_versions
+    return frames.build_arrow(seen.values()), len(items), api_versions, skipped
 
 
-def _flatten_files(paths: list[Path]) -> _Result:
+def _flatten_files(paths: list[Path], strict: bool = False) -> _Result:
     """Worker process: parse and walk a run of page files."""
     with paused_gc():
-        return _flatten_chunk([Page.from_file(path) for path in paths], 0)
+        return _flatten_chunk([Page.from_file(path) for path in paths], 0, strict)
 
 
 def _merge(results: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
@@ -244,6 +309,8 @@ def _merge(results: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
 
 
 def _worker_count(items: list[Any], workers: int | None) -> int:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
+        raise TypeError(f"workers must be an int or None, got {type(workers).__name__}")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be 1 or more, got {workers}")
     if workers == 1 or len(items) < 2:

@@ -1,23 +1,29 @@
 """Row tuples -> typed DataFrames with the declared dtypes (the flattener's second half).
 
 The fast path hands whole columns to Arrow. A value that does not fit its column's type
-(a capacity of ``"two"``, a flag of ``"yes"``, an unparseable timestamp) is not dropped: the
-cell becomes null and the raw value goes to the row's ``extra`` under the column's name.
-Timestamps parse to UTC instants whatever their offset (``+00:40``, ``+05:30``, ``Z``) and
-fraction length (7-digit fractions are cut to microseconds).
+(a capacity of ``"two"`` or ``2**63``, a flag of ``"yes"``, ``"now"`` as a timestamp) is not
+dropped: the cell becomes null and the raw value goes to the row's ``extra`` under the
+column's name. Timestamps parse to UTC instants over the whole .NET range (0001 to 9999)
+whatever their offset (``+00:40``, ``+05:30``, ``Z``) and fraction length (7-digit fractions
+are cut to microseconds). Lone surrogates are kept reversibly (see :mod:`.text`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import schema
+from ..errors import FlattenError
 from ..tables import RegistryTables, from_arrow
+from .text import encode_json, escape_surrogates, find_bad_value, short_path
 
 __all__ = ["build", "build_arrow", "parse_timestamps", "to_tables"]
 
@@ -32,27 +38,99 @@ class _HasRows(Protocol):
     identities: list[tuple[Any, ...]]
     pe_connections: list[tuple[Any, ...]]
     tags: list[tuple[Any, ...]]
+    page: str
+
+
+_TS_PATTERN = (
+    r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
+    r"(?:[Tt ](?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?"
+    r"(?P<tz>[Zz]|(?P<sign>[+-])(?P<oh>\d{2})(?::?(?P<om>\d{2}))?)?)?$"
+)
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _field(parts: pa.Array, name: str, width: int = 0) -> np.ndarray:
+    """One captured group as int64 (an absent group is 0); fractions cut/padded to ``width``."""
+    text = pc.struct_field(parts, name).fill_null("")
+    if width:
+        text = pc.utf8_rpad(pc.utf8_slice_codeunits(text, 0, width), width, "0")
+    text = pc.if_else(pc.equal(text, ""), "0", text)
+    return np.asarray(text.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _timestamp_array(values: list[Any]) -> tuple[pa.Array, list[int]]:
+    """ISO-8601 strings -> ``timestamp[us, UTC]`` (see :func:`parse_timestamps`)."""
+    texts = pa.array([v if type(v) is str and v.isascii() else None for v in values], pa.string())
+    parts = pc.extract_regex(texts, _TS_PATTERN)
+    matched = np.asarray(pc.is_valid(parts).to_numpy(zero_copy_only=False), dtype=bool)
+    year, month, day = _field(parts, "y"), _field(parts, "mo"), _field(parts, "d")
+    hour, minute, second = _field(parts, "h"), _field(parts, "mi"), _field(parts, "s")
+    micro, off_h, off_m = _field(parts, "f", 6), _field(parts, "oh"), _field(parts, "om")
+    minus = pc.equal(pc.struct_field(parts, "sign").fill_null(""), "-")
+    sign = np.where(np.asarray(minus.to_numpy(zero_copy_only=False), dtype=bool), -1, 1)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_ok = (month >= 1) & (month <= 12)
+    last_day = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + (leap & (month == 2))
+    ok = (
+        matched & (year >= 1) & month_ok & (day >= 1) & (day <= last_day) & (hour <= 23)
+        & (minute <= 59) & (second <= 59) & (off_h <= 23) & (off_m <= 59)
+    )  # fmt: skip
+    # Days from the civil date (H. Hinnant's algorithm): exact for every proleptic year.
+    y = year - (month <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second - sign * (off_h * 3600 + off_m * 60)
+    stamps = pa.array(seconds * 1_000_000 + micro, type=pa.int64(), mask=~ok)
+    parsed = stamps.cast(schema.arrow_type("timestamp"))
+    failed = [i for i, good in enumerate(ok.tolist()) if not good and values[i] is not None]
+    return parsed, failed
 
 
 def parse_timestamps(values: list[Any]) -> tuple[pd.Series, list[int]]:
     """Parse ISO-8601 strings to ``datetime64[us, UTC]``; also return the rows that failed.
+
+    Every instant from 0001-01-01 to 9999-12-31 (the .NET range ARM uses) parses exactly,
+    whatever the offset (``Z``, ``+05:30``, ``+00:40``, ``-0300``) and fraction length
+    (7-digit fractions are cut to microseconds); a string without an offset is UTC. Words
+    such as ``"now"`` or ``"today"``, impossible dates and non-strings fail: the caller keeps
+    them in ``extra``. The parser is vectorised in Arrow and numpy, so it does not depend on
+    the pandas version.
 
     Example::
 
         >>> s, bad = parse_timestamps(["2020-01-01T12:34:56.999+00:40", None, "soon"])
         >>> str(s[0]), bad
         ('2020-01-01 11:54:56.999000+00:00', [2])
+        >>> str(parse_timestamps(["0001-01-01T00:00:00.1234567Z"])[0][0])
+        '0001-01-01 00:00:00.123456+00:00'
     """
-    raw = pd.Series(values, dtype=object)
-    texts = raw.where(raw.map(lambda v: isinstance(v, str)), None)
-    parsed = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
-    if len(parsed) and parsed.isna().any():
-        # A column mixing shapes can defeat the vectorised parser: retry the misses one by one.
-        for i in parsed.index[parsed.isna() & texts.notna()]:
-            parsed.iloc[i] = pd.to_datetime(texts.iloc[i], utc=True, errors="coerce")
-    parsed = parsed.astype(schema.pandas_dtype("timestamp"))
-    failed = [i for i, ok in enumerate((parsed.notna() | raw.isna()).tolist()) if not ok]
-    return parsed, failed
+    parsed, failed = _timestamp_array(values)
+    series = parsed.to_pandas(types_mapper=lambda t: schema.pandas_dtype("timestamp"))
+    return series.astype(schema.pandas_dtype("timestamp")), failed
+
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _as_int64(value: Any) -> int | None:
+    """``value`` as an int64, or None when it is not a whole number in range."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if _INT_TEXT.fullmatch(text) is None or len(text) > 20:
+            return None
+        value = int(text)
+    if isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX:
+        return value
+    return None
 
 
 def _coerce_scalar(kind: str, value: Any) -> tuple[bool, Any]:
@@ -61,7 +139,7 @@ def _coerce_scalar(kind: str, value: Any) -> tuple[bool, Any]:
         return True, None
     if kind in ("string", "json"):
         if isinstance(value, str):
-            return True, value
+            return True, escape_surrogates(value)
         if isinstance(value, (bool, int, float)):
             return True, json.dumps(value)
         return False, None
@@ -72,19 +150,12 @@ def _coerce_scalar(kind: str, value: Any) -> tuple[bool, Any]:
             return True, _TRUE[value.strip().lower()]
         return False, None
     if kind == "int":
-        if isinstance(value, bool):
-            return False, None
-        if isinstance(value, int):
-            return True, value
-        if isinstance(value, float) and value.is_integer():
-            return True, int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return True, int(value.strip())
-        return False, None
+        number = _as_int64(value)
+        return number is not None, number
     if kind == "string_list":
-        if isinstance(value, list):
+        if isinstance(value, list) and find_bad_value(value) is None:
             out = [
-                v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                v if v is None else escape_surrogates(v) if isinstance(v, str) else encode_json(v)
                 for v in value
             ]
             return True, out
@@ -92,12 +163,26 @@ def _coerce_scalar(kind: str, value: Any) -> tuple[bool, Any]:
     raise AssertionError(kind)
 
 
+def _has_escapes(array: pa.Array) -> bool:
+    """Whether a string (or list of strings) column may hold text that needs escaping.
+
+    Arrow has already refused lone surrogates, so only a literal backslash matters: one
+    ``memchr`` over the column's character buffer (a false hit only costs the checked path).
+    """
+    if isinstance(array, pa.ChunkedArray):  # pa.array splits columns past 2 GiB
+        return any(_has_escapes(chunk) for chunk in array.chunks)
+    if pa.types.is_list(array.type):
+        array = array.flatten()
+    data = array.buffers()[2]
+    return data is not None and b"\\" in data.to_pybytes()
+
+
 def _column(
     kind: str, name: str, values: list[Any], extras: list[dict[str, Any]] | None
-) -> pa.Array | pd.Series:
-    """One column as an Arrow array (or a pandas Series for timestamps)."""
+) -> pa.Array:
+    """One column as an Arrow array; values that do not fit go to ``extras``."""
     if kind == "timestamp":
-        parsed, failed = parse_timestamps(values)
+        parsed, failed = _timestamp_array(values)
         for i in failed:
             if extras is not None:
                 extras[i][name] = values[i]
@@ -106,9 +191,12 @@ def _column(
     # Arrow would silently truncate 1.5 to 1 in an int column: floats take the checked path.
     if not (kind == "int" and any(type(v) is float for v in values)):
         try:
-            return pa.array(values, type=arrow_type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-            pass
+            array = pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError, ValueError):
+            pass  # UnicodeEncodeError (a lone surrogate) is a ValueError
+        else:
+            if kind == "int" or kind == "bool" or not _has_escapes(array):
+                return array
     fixed: list[Any] = []
     for i, value in enumerate(values):
         fits, cast = _coerce_scalar(kind, value)
@@ -118,14 +206,43 @@ def _column(
     return pa.array(fixed, type=arrow_type)
 
 
-def _extra_texts(extras: list[dict[str, Any]]) -> list[str | None]:
-    return [
-        json.dumps(e, ensure_ascii=False, sort_keys=True, default=str) if e else None
-        for e in extras
-    ]
+def _row_path(table: str, row: tuple[Any, ...]) -> str:
+    """The JSON path of the object a child row comes from (for error messages)."""
+    if table == "regions":
+        return f"properties.regionDetails[{row[3]}]."
+    if table in ("storage", "acr"):
+        name = "storageAccountDetails" if table == "storage" else "acrDetails"
+        return f"properties.regionDetails[{row[2]}].{name}[{row[3]}]."
+    if table == "identities":
+        if row[1] == "user":
+            return f"identity.userAssignedIdentities.{row[6]}."
+        return f"properties.managedResourceGroupSettings.assignedIdentities[{row[2]}]."
+    if table == "pe_connections":
+        return f"properties.registryPrivateEndpointConnections[{row[1]}]."
+    return ""
 
 
-def _arrow_table(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:
+def _extra_texts(
+    name: str, rows: list[tuple[Any, ...]], extras: list[dict[str, Any]], pages: dict[str, str]
+) -> list[str | None]:
+    """The ``extra`` dicts as JSON texts; a value too deep or with a non-string key raises."""
+    texts: list[str | None] = []
+    for row, extra in zip(rows, extras, strict=True):
+        if not extra:
+            texts.append(None)
+            continue
+        bad = find_bad_value(extra)
+        if bad is not None:
+            rid = row[0]
+            raise FlattenError(
+                f"a value {bad.reason}", page=pages.get(rid), registry=rid,
+                field=short_path(_row_path(name, row) + bad.path),
+            )  # fmt: skip
+        texts.append(encode_json(extra, sort_keys=True))
+    return texts
+
+
+def _arrow_table(name: str, rows: list[tuple[Any, ...]], pages: dict[str, str]) -> pa.Table:
     """One table's row tuples as an Arrow table with the declared schema."""
     table = schema.TABLES[name]
     arrow_schema = schema.arrow_schema(name)
@@ -137,22 +254,22 @@ def _arrow_table(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:
     for col, values in zip(table.columns, columns, strict=True):
         if col.name == "extra":
             continue
-        data = _column(col.kind, col.name, values, extras)
-        if isinstance(data, pd.Series):
-            data = pa.array(data, type=schema.arrow_type(col.kind))
-        arrays.append(data)
+        arrays.append(_column(col.kind, col.name, values, extras))
     if extras is not None:
-        arrays.append(pa.array(_extra_texts(extras), type=pa.string()))
+        arrays.append(pa.array(_extra_texts(name, rows, extras, pages), type=pa.string()))
     return pa.Table.from_arrays(arrays, schema=arrow_schema)
 
 
 def build_arrow(registries: Iterable[_HasRows]) -> dict[str, pa.Table]:
     """The per-registry row tuples as one Arrow table per schema table."""
     gathered: dict[str, list[tuple[Any, ...]]] = {name: [] for name in schema.TABLES}
+    pages: dict[str, str] = {}
     for rows in registries:
+        if rows.registries:
+            pages[rows.registries[0][0]] = rows.page
         for name, bucket in gathered.items():
             bucket.extend(getattr(rows, name))
-    return {name: _arrow_table(name, rows) for name, rows in gathered.items()}
+    return {name: _arrow_table(name, rows, pages) for name, rows in gathered.items()}
 
 
 def to_tables(arrows: dict[str, pa.Table], provenance: dict[str, Any]) -> RegistryTables:

@@ -9,7 +9,11 @@ The walk is written for real payloads, which are messy:
   ``privateLinkServiceConnectionState``, ``systemCreated*`` / ``userCreated*`` accounts);
 * null or missing objects and lists give nulls or no child rows;
 * keys this version does not model are kept in the row's ``extra`` dict as
-  ``{"dotted.path": value}``, so nothing is dropped.
+  ``{"dotted.path": value}``, so nothing is dropped; of two keys differing only in case
+  (``location`` and ``Location``), the documented spelling fills the column and the other
+  goes to ``extra``;
+* an item whose ``id`` or ``type`` names another resource type (a subscription, a
+  workspace) is not a registry: the walk returns None and the caller skips it.
 
 A value of the wrong *shape* (a list where an object belongs, ...) raises
 :class:`~mlreg_frames.errors.FlattenError` naming the page, the registry and the field path.
@@ -25,8 +29,9 @@ from typing import Any
 
 from ..errors import FlattenError
 from .graphrow import from_graph_row
+from .text import find_bad_value, short_path
 
-__all__ = ["Ctx", "Rows", "parse_arm_id", "walk_registry"]
+__all__ = ["REGISTRY_TYPE", "Ctx", "Rows", "parse_arm_id", "resource_type", "walk_registry"]
 
 _ID_RE = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/", re.IGNORECASE)
 
@@ -46,13 +51,14 @@ def parse_arm_id(arm_id: str) -> tuple[str | None, str | None]:
 
 
 class Ctx:
-    """Where the walk is, for error messages."""
+    """Where the walk is, for error messages; ``strict`` refuses items that are not registries."""
 
-    __slots__ = ("page", "registry")
+    __slots__ = ("page", "registry", "strict")
 
-    def __init__(self, page: str, registry: str):
+    def __init__(self, page: str, registry: str, *, strict: bool = False):
         self.page = page
         self.registry = registry
+        self.strict = strict
 
     def fail(self, message: str, field: str) -> FlattenError:
         return FlattenError(message, page=self.page, registry=self.registry, field=field)
@@ -68,22 +74,40 @@ class _Keys:
         self.canon = {n.lower(): n for n in names}
 
 
-def _norm(obj: dict[str, Any], keys: _Keys, prefix: str, extra: dict[str, Any]) -> dict[str, Any]:
+def _norm(obj: dict[str, Any], keys: _Keys, prefix: str, extra: dict[str, Any], ctx: Ctx,
+          field: str) -> dict[str, Any]:  # fmt: skip
     """``obj`` with its modelled keys in canonical spelling; the others go to ``extra``.
 
     The common case (every key already spelled as ARM documents it) returns ``obj`` itself
-    after one subset test, so the walk can use plain ``dict.get`` everywhere.
+    after one subset test, so the walk can use plain ``dict.get`` everywhere. Two keys that
+    differ only in case (``location`` and ``Location``) fill one column: the one spelled as
+    ARM documents it wins (else the first), and the other is kept in ``extra`` under its own
+    spelling, so nothing is lost. ``field`` is the object's JSON path, for errors.
     """
     if obj.keys() <= keys.exact:
         return obj
     out: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
     canon = keys.canon
     for key, value in obj.items():
+        if type(key) is not str:
+            raise ctx.fail(
+                f"has a key {key!r} of type {type(key).__name__}; JSON object keys are strings "
+                "(convert the keys with str())",
+                field or "(root)",
+            )
         name = canon.get(key.lower())
         if name is None:
             extra[prefix + key] = value
-        else:
+        elif name not in out:
             out[name] = value
+            spelled[name] = key
+        elif key == name:  # the documented spelling wins; the earlier variant goes to extra
+            extra[prefix + spelled[name]] = out[name]
+            out[name] = value
+            spelled[name] = key
+        else:
+            extra[prefix + key] = value
     return out
 
 
@@ -162,15 +186,18 @@ def _sub(obj: dict[str, Any], key: str, ctx: Ctx, field: str, keys: _Keys,
         return child
     if not isinstance(child, dict):
         _obj(child, ctx, field)
-    return _norm(child, keys, prefix + ".", extra)
+    return _norm(child, keys, prefix + ".", extra, ctx, field)
 
 
 class Rows:
     """Row tuples of one registry, per table, in schema column order (``extra`` as a dict)."""
 
-    __slots__ = ("acr", "identities", "pe_connections", "regions", "registries", "storage", "tags")
+    __slots__ = (
+        "acr", "identities", "page", "pe_connections", "regions", "registries", "storage", "tags"
+    )  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, page: str = "") -> None:
+        self.page = page
         self.registries: list[tuple[Any, ...]] = []
         self.regions: list[tuple[Any, ...]] = []
         self.storage: list[tuple[Any, ...]] = []
@@ -189,8 +216,17 @@ def _tags(rows: Rows, rid: str, tags: Any, source: str, ctx: Ctx, field: str) ->
     if not tags:
         return
     for key, value in tags.items():
+        if type(key) is not str:
+            raise ctx.fail(
+                f"has a tag name {key!r} of type {type(key).__name__}; tag names are strings",
+                field,
+            )
         if value is not None and not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False)
+            bad = find_bad_value(value, f"{field}.{key}")
+            if bad is not None:
+                raise ctx.fail(f"a value {bad.reason}", short_path(bad.path))
+            # Lone surrogates stay raw here: the string column escapes them (see .text).
+            value = json.dumps(value, ensure_ascii=False, default=str)
         rows.tags.append((rid, source, key, value))
 
 
@@ -204,7 +240,7 @@ def _regions(rows: Rows, rid: str, location: Any, regions: list[Any], ctx: Ctx) 
             _obj(region, ctx, field)
         extra: dict[str, Any] = {}
         if not region.keys() <= _K_REGION.exact:
-            region = _norm(region, _K_REGION, "", extra)
+            region = _norm(region, _K_REGION, "", extra, ctx, field)
         r_loc = region.get("location")
         norm = _norm_region(r_loc)
         is_primary = None if norm is None or primary is None else norm == primary
@@ -243,7 +279,7 @@ def _account(rid: str, r_loc: Any, r_index: int, index: int, entry: Any, ctx: Ct
     entry_keys, keys, system_name, user_name = _ACCOUNT_KINDS[storage]
     extra: dict[str, Any] = {}
     if not entry.keys() <= entry_keys.exact:
-        entry = _norm(entry, entry_keys, "", extra)
+        entry = _norm(entry, entry_keys, "", extra, ctx, field)
     origin = None
     account: dict[str, Any] = {}
     for prefix, name in (("system", system_name), ("user", user_name)):
@@ -254,7 +290,11 @@ def _account(rid: str, r_loc: Any, r_index: int, index: int, entry: Any, ctx: Ct
             _obj(found, ctx, f"{field}.{name}")
         if origin is None:
             origin = prefix
-            account = found if found.keys() <= keys.exact else _norm(found, keys, "", extra)
+            account = (
+                found
+                if found.keys() <= keys.exact
+                else _norm(found, keys, "", extra, ctx, f"{field}.{name}")
+            )
         else:  # both kinds in one entry: keep the second whole rather than drop it
             extra[name] = found
     arm = account.get("armResourceId")
@@ -280,7 +320,7 @@ def _account(rid: str, r_loc: Any, r_index: int, index: int, entry: Any, ctx: Ct
 
 
 def _identities(rows: Rows, rid: str, identity: dict[str, Any], props: dict[str, Any],
-                ctx: Ctx) -> None:  # fmt: skip
+                ctx: Ctx, reg_extra: dict[str, Any]) -> None:  # fmt: skip
     principal = identity.get("principalId")
     tenant = identity.get("tenantId")
     if principal is not None or tenant is not None:
@@ -288,9 +328,16 @@ def _identities(rows: Rows, rid: str, identity: dict[str, Any], props: dict[str,
     uais = _obj(identity.get("userAssignedIdentities"), ctx, "identity.userAssignedIdentities")
     if uais:
         for index, (res_id, uai) in enumerate(uais.items()):
-            uai = _obj(uai, ctx, f"identity.userAssignedIdentities.{res_id}") or {}
+            u_field = f"identity.userAssignedIdentities.{res_id}"
+            if type(res_id) is not str:
+                raise ctx.fail(
+                    f"has a key {res_id!r} of type {type(res_id).__name__}; JSON object keys "
+                    "are strings (convert the keys with str())",
+                    "identity.userAssignedIdentities",
+                )
+            uai = _obj(uai, ctx, u_field) or {}
             extra: dict[str, Any] = {}
-            uai = _norm(uai, _K_UAI, "", extra)
+            uai = _norm(uai, _K_UAI, "", extra, ctx, u_field)
             rows.identities.append(
                 (rid, "user", index, uai.get("principalId"), uai.get("clientId"), None, res_id,
                  extra)
@@ -299,14 +346,14 @@ def _identities(rows: Rows, rid: str, identity: dict[str, Any], props: dict[str,
     settings = _obj(props.get("managedResourceGroupSettings"), ctx, field)
     if not settings:
         return
-    settings = _norm(settings, _K_MRG_SETTINGS, "", {})
+    settings = _norm(settings, _K_MRG_SETTINGS, field + ".", reg_extra, ctx, field)
     field += ".assignedIdentities"
     for index, assigned in enumerate(_list(settings.get("assignedIdentities"), ctx, field)):
         assigned = _obj(assigned, ctx, f"{field}[{index}]")
         if assigned is None:
             continue
         extra = {}
-        assigned = _norm(assigned, _K_PRINCIPAL, "", extra)
+        assigned = _norm(assigned, _K_PRINCIPAL, "", extra, ctx, f"{field}[{index}]")
         rows.identities.append(
             (rid, "managed_resource_group", index, assigned.get("principalId"), None, None, None,
              extra)
@@ -327,7 +374,7 @@ def _pe_connections(rows: Rows, rid: str, props: dict[str, Any], ctx: Ctx) -> No
         if conn is None:
             continue
         extra: dict[str, Any] = {}
-        conn = _norm(conn, _K_PE, "", extra)
+        conn = _norm(conn, _K_PE, "", extra, ctx, field)
         cprops = _sub(conn, "properties", ctx, f"{field}.properties", _K_PE_PROPS, extra,
                       "properties")  # fmt: skip
         endpoint = _sub(cprops, "privateEndpoint", ctx, f"{field}.properties.privateEndpoint",
@@ -350,8 +397,71 @@ def _pe_connections(rows: Rows, rid: str, props: dict[str, Any], ctx: Ctx) -> No
         )  # fmt: skip
 
 
-def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows]:
-    """Walk one registry object into its rows; returns (registry_id, rows)."""
+REGISTRY_TYPE = "Microsoft.MachineLearningServices/registries"
+"""The ARM resource type of a registry (compared case-insensitively)."""
+_REGISTRY_TYPE_LOWER = REGISTRY_TYPE.lower()
+
+_NAMESPACE = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_ARM_ID = re.compile(
+    r"^(?:/subscriptions/(?P<sub>[^/]+)(?P<rg>/resourceGroups/[^/]+)?)?"
+    rf"(?:/providers/(?P<ns>{_NAMESPACE})(?P<rest>(?:/[^/]+/[^/]+)+))?/?$",
+    re.IGNORECASE,
+)
+_ARM_TYPE = re.compile(rf"^{_NAMESPACE}(?:/[A-Za-z0-9-]+)+$")
+
+
+def resource_type(arm_id: str) -> str | None:
+    """The resource type a well-formed ARM id names; None when it is not an ARM id at all.
+
+    Example::
+
+        >>> resource_type("/subscriptions/0000/resourceGroups/rg")
+        'Microsoft.Resources/resourceGroups'
+        >>> resource_type("/subscriptions/0/resourceGroups/rg/providers/Microsoft.Web/sites/a")
+        'Microsoft.Web/sites'
+        >>> resource_type("string") is None
+        True
+    """
+    match = _ARM_ID.match(arm_id)
+    if match is None or not (match.group("sub") or match.group("ns")):
+        return None
+    if match.group("ns") is None:
+        return "Microsoft.Resources/" + ("resourceGroups" if match.group("rg") else "subscriptions")
+    names = match.group("rest").split("/")[1::2]
+    return "/".join([match.group("ns"), *names])
+
+
+_REGISTRY_SEGMENT = "/providers/microsoft.machinelearningservices/registries/"
+
+
+def _foreign(arm_id: str, rid: str, rtype: Any) -> tuple[str, str] | None:
+    """(field, resource type) when an item is plainly another kind of resource, else None.
+
+    Only well-formed ARM ids and ``Namespace/type`` strings count: the spec examples'
+    placeholders (``"string"``) are not evidence of anything. ``rid`` is the id lower-cased.
+    """
+    if (
+        isinstance(rtype, str)
+        and rtype.lower() != _REGISTRY_TYPE_LOWER
+        and _ARM_TYPE.match(rtype) is not None
+    ):
+        return "type", rtype
+    at = rid.find(_REGISTRY_SEGMENT)
+    if at >= 0 and "/" not in rid[at + len(_REGISTRY_SEGMENT) :] and rid.count("/providers/") == 1:
+        return None  # the common case: plainly a registry id, no need to parse it
+    found = resource_type(arm_id)
+    if found is not None and found.lower() != _REGISTRY_TYPE_LOWER:
+        return "id", found
+    return None
+
+
+def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows] | None:
+    """Walk one registry object into its rows; returns (registry_id, rows).
+
+    Returns None for an item that is plainly not a registry (its ``id`` or ``type`` names
+    another resource type), which the caller counts and skips; with ``ctx.strict`` that is
+    a :class:`~mlreg_frames.errors.FlattenError` instead.
+    """
     if not isinstance(reg, dict):
         raise ctx.fail(
             f"a registry must be a JSON object, got {type(reg).__name__}; remove the entry "
@@ -361,7 +471,7 @@ def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows]:
     extra: dict[str, Any] = {}
     reg, tenant = from_graph_row(reg, extra)  # Resource Graph rows: ARG's additions
     if not reg.keys() <= _K_REGISTRY.exact:
-        reg = _norm(reg, _K_REGISTRY, "", extra)
+        reg = _norm(reg, _K_REGISTRY, "", extra, ctx, f"value[{index}]")
     arm_id = reg.get("id")
     if not isinstance(arm_id, str) or not arm_id:
         raise ctx.fail(
@@ -378,6 +488,15 @@ def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows]:
             "type",
         )
     rid = arm_id.lower()
+    foreign = _foreign(arm_id, rid, rtype)
+    if foreign is not None:
+        if ctx.strict:
+            raise ctx.fail(
+                f"this is a {foreign[1]}, not a registry ({REGISTRY_TYPE}); pass registries "
+                "list responses, or flatten without strict=True to skip such items",
+                foreign[0],
+            )
+        return None
     sub, rg = parse_arm_id(arm_id)
     props = _sub(reg, "properties", ctx, "properties", _K_PROPS, extra, "properties")
     sku = _sub(reg, "sku", ctx, "sku", _K_SKU, extra, "sku")
@@ -389,7 +508,7 @@ def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows]:
     regions = _list(region_list, ctx, "properties.regionDetails")
     location = reg.get("location")
 
-    rows = Rows()
+    rows = Rows(ctx.page)
     rows.registries.append(
         (
             rid, arm_id, reg.get("name"), sub, rg, location, reg.get("kind") or None,
@@ -405,7 +524,7 @@ def walk_registry(reg: Any, ctx: Ctx, index: int) -> tuple[str, Rows]:
         )
     )  # fmt: skip
     _regions(rows, rid, location, regions, ctx)
-    _identities(rows, rid, identity, props, ctx)
+    _identities(rows, rid, identity, props, ctx, extra)
     _pe_connections(rows, rid, props, ctx)
     _tags(rows, rid, reg.get("tags"), "resource", ctx, "tags")
     _tags(rows, rid, props.get("tags"), "properties", ctx, "properties.tags")

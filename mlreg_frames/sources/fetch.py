@@ -529,6 +529,7 @@ def _combine(parts: list[_Part], provenance: dict[str, Any]) -> RegistryTables:
     chunks = [chunk for _, chunk in sorted(parts, key=lambda part: part[0])]
     if not chunks:
         chunks = [engine._flatten_chunk([], 0)]
+    engine.warn_skipped(sum(chunk[3] for chunk in chunks), stacklevel=4)
     arrows = engine._merge([chunk[0] for chunk in chunks])
     prov: dict[str, Any] = {
         "inputs": sum(chunk[1] for chunk in chunks),
