@@ -8,7 +8,6 @@ traceback. ``--debug`` (or ``MLREG_FRAMES_DEBUG=1``) shows the traceback instead
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -38,8 +37,9 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with the broken inputs the cases refer to, by relative path."""
     root = tmp_path_factory.mktemp("bad")
     (root / "file").write_text("a regular file, not a folder")
-    huge = {"value": [{"id": REGISTRY, "sku": {"capacity": 2**63}}]}
-    (root / "huge-int.json").write_text(json.dumps(huge))
+    nested = '{"a": ' * 3000 + "1" + "}" * 3000
+    deep = '{"value": [{"id": "' + REGISTRY + '", "tags": ' + nested + "}]}"
+    (root / "too-deep.json").write_text(deep)
     (root / "responses-null.json").write_text('{"responses": null}')
     (root / "not-json.json").write_text("{not json")
     tables = mf.flatten(mf.read_pages(SAMPLE))
@@ -90,7 +90,7 @@ BAD: list[tuple[str, list[str]]] = [
     ("out under a file", ["fetch", "--out", "file/o", "--token-env", "T", "--endpoint", NOWHERE]),
     ("flatten empty path", ["flatten", "", "--out", "o"]),
     ("flatten missing file", ["flatten", "missing.json", "--out", "o"]),
-    ("flatten huge int", ["flatten", "huge-int.json", "--out", "o"]),
+    ("flatten nesting too deep", ["flatten", "too-deep.json", "--out", "o"]),
     ("flatten null responses", ["flatten", "responses-null.json", "--out", "o"]),
     ("flatten not json", ["flatten", "not-json.json", "--out", "o"]),
     ("flatten out under a file", ["flatten", str(SAMPLE), "--out", "file/o"]),
@@ -225,7 +225,7 @@ REAL = [
     ["fetch", "--out", "o", "--max-attempts", "0"],
     ["report", "--from", "truncated", "--out", "r.png"],
     ["vacuum", "lake", "--older-than", "nan"],
-    ["flatten", "huge-int.json", "--out", "o"],
+    ["flatten", "too-deep.json", "--out", "o"],
 ]
 
 

@@ -58,3 +58,27 @@ def test_unwritable_out_is_a_clean_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ") and "check the path" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_input_that_is_not_registries_is_one_warning_line(tmp_path: Path) -> None:
+    import json
+
+    sub = "00000000-0000-0000-0000-000000000001"
+    page = {
+        "value": [
+            {"id": f"/subscriptions/{sub}", "subscriptionId": sub, "displayName": "a"},
+            {
+                "id": f"/subscriptions/{sub}/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w",
+                "name": "w",
+            },
+        ]
+    }
+    source = tmp_path / "subscriptions.json"
+    source.write_text(json.dumps(page), encoding="utf-8")
+    result = CliRunner().invoke(main, ["flatten", str(source), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: skipped 2 input item(s)"), lines
+    assert (
+        "Traceback" not in result.output and len(mf.read_parquet(tmp_path / "out").registries) == 0
+    )

@@ -347,8 +347,10 @@ def test_items_of_other_resource_types_in_a_list_are_skipped_with_one_warning() 
         "id": fleet[0]["id"].replace("/registries/", "/workspaces/") + "-ws",
         "type": "Microsoft.MachineLearningServices/workspaces",
     }
-    with ArmEmulator([*fleet, workspace], page_size=2) as arm:
-        with pytest.warns(NotRegistriesWarning, match="skipped 1 input item"):
-            tables = _fetch(arm)
+    with (
+        ArmEmulator([*fleet, workspace], page_size=2) as arm,
+        pytest.warns(NotRegistriesWarning, match="skipped 1 input item"),
+    ):
+        tables = _fetch(arm)
     assert len(tables.registries) == 6
     assert not tables.registries["registry_id"].str.contains("/workspaces/").any()

@@ -25,13 +25,14 @@ import re
 import socket
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import click
 import requests
 
-from ..errors import MlregFramesError
+from ..errors import MlregFramesError, NotRegistriesWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -175,7 +176,12 @@ class _Group(click.Group):
         if debug_enabled():
             _configure_logging()
         try:
-            return self._run(args, prog_name, complete_var, standalone_mode, **extra)
+            with warnings.catch_warnings():
+                # the package's own warnings (items skipped as not registries) are news for
+                # the user, not a fault: one line each, whatever the interpreter's filters
+                warnings.filterwarnings("default", category=NotRegistriesWarning)
+                warnings.showwarning = _show_warning
+                return self._run(args, prog_name, complete_var, standalone_mode, **extra)
         finally:
             _restore_logging()
 
@@ -223,6 +229,18 @@ class _Group(click.Group):
                 exc,
             )
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """A warning as one line on stderr (``warning: ...``), without the source line."""
+    click.echo(f"warning: {one_line(str(message))}", err=True)
 
 
 def _usage_line(exc: click.UsageError) -> str:
