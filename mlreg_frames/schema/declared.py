@@ -320,10 +320,11 @@ def _table(name: str) -> Table:
 SNAPSHOT = Column(
     "snapshot",
     "string",
-    "The lake snapshot a row belongs to; a leading column only when several snapshots are "
-    "read together (`lake.read(root, 'all')`), and then part of every key.",
+    "The lake snapshot a row belongs to: a plain column of every Delta table in the lake; "
+    "in pandas a leading column only when several snapshots are read together "
+    "(`lake.read(root, 'all')`), and then part of every key.",
 )
-"""The optional leading column of stacked snapshots (see :mod:`mlreg_frames.lake`)."""
+"""The snapshot column: in every lake table, and leading stacked snapshots in pandas."""
 
 
 def columns(name: str, *, stacked: bool = False) -> tuple[Column, ...]:
