@@ -45,7 +45,9 @@ $(UV): $(REQ)/bootstrap.txt
 	touch $@
 
 # install_locked PYTHON LOCK: exactly the lock's pins (the build backend included), then
-# mlreg_frames itself in editable mode, built with the locked setuptools; `uv pip check` fails if the lock misses a dependency.
+# mlreg_frames itself in editable mode, built with the locked setuptools (no download); `uv pip
+# check` fails if an installed package misses a dependency (tests/test_packaging.py checks the
+# extras against pyproject.toml).
 define install_locked
 	$(UV) pip install --python $(1) --no-deps -r $(2)
 	$(UV) pip install --python $(1) --no-deps --no-build-isolation --quiet -e .
