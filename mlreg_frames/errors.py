@@ -7,9 +7,11 @@ notebook or a pipeline can catch exactly the package's failures with one ``excep
     ├── PagesError                   a page file / folder cannot be read (path, line)
     ├── FlattenError                 a payload is structurally broken (page, registry, field path)
     ├── SchemaError                  a table does not match the declared schema (table, column)
-    ├── FetchError                   talking to ARM failed (url, scope)
+    ├── InvalidArgumentError         an argument is out of range or of the wrong type (argument)
+    ├── FetchError                   talking to ARM failed (url, scope, code)
     │   ├── ArmError                 ARM answered with an error (status, code, request id)
     │   ├── InsecureEndpointError    a token would go to a host or scheme it must not
+    │   ├── LimitExceededError       a server went past a fetch limit (limit, code)
     │   └── PaginationError          a nextLink loops or is not a URL
     ├── LakeError                    a snapshot lake cannot be written or read
     └── CostExportError              a cost export CSV has an unknown format
@@ -26,7 +28,9 @@ __all__ = [
     "FetchError",
     "FlattenError",
     "InsecureEndpointError",
+    "InvalidArgumentError",
     "LakeError",
+    "LimitExceededError",
     "MlregFramesError",
     "PagesError",
     "PaginationError",
@@ -116,18 +120,42 @@ class SchemaError(MlregFramesError):
         self.column = column
 
 
+class InvalidArgumentError(MlregFramesError, ValueError):
+    """An argument is out of range or of the wrong type; raised before any work starts.
+
+    Also a ``ValueError``, so code that validates arguments the usual way catches it.
+
+    Attributes:
+        argument: the parameter's name (``max_attempts``, ``subscription_ids``...).
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None):
+        super().__init__(message)
+        self.argument = argument
+
+
 class FetchError(MlregFramesError):
     """Reading registries from Azure Resource Manager failed.
 
     Attributes:
         url: the request URL (never carries a token).
         scope: the ARM scope being listed, e.g. ``/subscriptions/<id>``.
+        code: a short error code for ``fetch_errors.error_code`` (``ContentDecodingError``,
+            ``MaxPagesExceeded``...), or ``None`` to use the cause's class name.
     """
 
-    def __init__(self, message: str, *, url: str | None = None, scope: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        scope: str | None = None,
+        code: str | None = None,
+    ):
         super().__init__(message)
         self.url = url
         self.scope = scope
+        self.code = code
 
 
 class ArmError(FetchError):
@@ -156,9 +184,8 @@ class ArmError(FetchError):
         subscription_id: str | None = None,
         resource_group: str | None = None,
     ):
-        super().__init__(message, url=url, scope=scope)
+        super().__init__(message, url=url, scope=scope, code=code)
         self.status = status
-        self.code = code
         self.arm_message = arm_message
         self.target = target
         self.request_id = request_id
@@ -168,6 +195,27 @@ class ArmError(FetchError):
 
 class InsecureEndpointError(FetchError):
     """A bearer token would be sent to a host or over a scheme it must never reach."""
+
+
+class LimitExceededError(FetchError):
+    """A server made a fetch go past one of its limits (pages, bytes, time).
+
+    Attributes:
+        limit: the limit's keyword (``max_pages``, ``max_page_bytes``, ``request_timeout``).
+        code: ``MaxPagesExceeded``, ``PageTooLarge`` or ``RequestDeadlineExceeded``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        limit: str,
+        url: str | None = None,
+        scope: str | None = None,
+    ):
+        super().__init__(message, url=url, scope=scope, code=code)
+        self.limit = limit
 
 
 class PaginationError(FetchError):

@@ -145,8 +145,8 @@ def test_demo_works_without_azure(tmp_path: Path) -> None:
         from matplotlib.image import imread
 
         png = imread(out / "overview.png")
-        # 20 x 11.25 in at 120 dpi: the dashboard with the two cost panels (16 x 9 without)
-        assert png.shape[:2] == (1350, 2400)
+        # one size for demo and report: 16 x 9 in at 120 dpi, with or without cost panels
+        assert png.shape[:2] == (1080, 1920)
 
 
 def test_cost_summary_per_currency() -> None:

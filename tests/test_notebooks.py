@@ -63,3 +63,13 @@ def test_notebook_executes(path: Path):
         if o.output_type == "stream" and o.get("name") == "stderr"
     ]  # fmt: skip
     assert not [s for s in streams if "Warning" in s], streams
+
+
+def test_cost_notebook_explores_the_costs_and_draws_no_slide_sized_figure():
+    """Notebook 02 hands its joined costs to the explorer (cost column, costs tab) and leaves the
+    16:9 overview, whose text is too small in a notebook cell, to files and slides."""
+    nb = nbformat.read(ROOT / "notebooks" / "02-cost-and-regions.ipynb", as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "mf.explore(tables, joined)" in code
+    assert "plots.overview(" not in code
+    assert "plots.cost_by_registry(" in code and "plots.cost_by_region(" in code

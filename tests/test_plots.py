@@ -76,16 +76,16 @@ def test_registries_by_region_bars_equal_counts(fleet):
     assert widths(ax)[:n] == summary["primary"].tolist()
     assert widths(ax)[n:] == summary["replica"].tolist()
     assert [p.get_x() for p in ax.patches[n:]] == summary["primary"].tolist()
-    assert ax.get_title(loc="left") == "Registries by region"
-    assert ax.get_xlabel() == "registries"
-    assert legend_texts(ax) == ["primary (home) region", "replica"]
+    assert ax.get_title(loc="left") == "Registries per region, home + replica"
+    assert ax.get_xlabel() == "registries with the region as home or replica"
+    assert legend_texts(ax) == ["home region", "replica region"]
     # westus2: b and LONG at home, a replicates there
     assert dict(zip(ytick_texts(ax), widths(ax)[:n], strict=True))["westus2"] == 2
 
 
 def test_registries_by_region_top_says_so(fleet):
     ax = plots.registries_by_region(fleet, top=1)
-    assert ax.get_title(loc="left") == "Registries by region (top 1 of 3)"
+    assert ax.get_xlabel().endswith("\n(top 1 of 3 regions)")
     assert ytick_texts(ax) == ["westus2"]
 
 
@@ -101,7 +101,7 @@ def test_replication_matrix_draws_the_matrix(fleet):
     assert any(
         t.startswith("a-registry-with") and "…" in t and t.endswith("indeed") for t in labels
     )
-    assert legend_texts(ax) == ["primary", "replica"]
+    assert legend_texts(ax) == ["home", "replica"]
 
 
 def test_storage_and_acr_bars_equal_counts(fleet):
@@ -109,7 +109,9 @@ def test_storage_and_acr_bars_equal_counts(fleet):
     got = dict(zip([t.strip() for t in ytick_texts(ax)], widths(ax), strict=True))
     # a has three regions, b and LONG one each: one storage account and one ACR per region
     assert got == {"Standard_LRS": 4, "Standard_GRS": 1, "Premium": 4, "Basic": 1}
-    assert legend_texts(ax) == ["storage\naccount type", "ACR SKU"]
+    assert legend_texts(ax) == ["storage account type", "ACR SKU"]
+    # the axis counts both kinds, and says so
+    assert ax.get_xlabel() == "storage accounts or ACRs (one each per registry region)"
 
 
 def test_exposure_by_severity_bars_equal_registries_per_finding(fleet):
@@ -193,20 +195,130 @@ def test_long_names_are_ellipsized_and_do_not_overlap(fleet):
         assert all(len(t.get_text()) <= 30 for t in ax.get_yticklabels())
 
 
+def drawn_texts(fig) -> list[matplotlib.text.Text]:
+    """Every text the saved image shows: titles, axis labels, tick labels in view, bar labels,
+    legends and the figure title."""
+    FigureCanvasAgg(fig).draw()
+    texts = [fig._suptitle] if fig._suptitle else []
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        texts += ax.texts
+        for axis in (ax.xaxis, ax.yaxis):
+            if not axis.get_visible():  # a twin's shared axis
+                continue
+            low, high = sorted(axis.get_view_interval())
+            locs = axis.get_majorticklocs()
+            texts += [
+                t for t, loc in zip(axis.get_ticklabels(), locs, strict=False)
+                if low - 1e-9 <= loc <= high + 1e-9
+            ]  # fmt: skip
+        if legend := ax.get_legend():
+            texts += [*legend.get_texts(), legend.get_title()]
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def shown_px(text, fig, dpi: int, shown_width: int) -> float:
+    """Height in pixels of ``text``'s font once the PNG saved at ``dpi`` is shown
+    ``shown_width`` px wide (the PNG is ``width in inches x dpi`` px)."""
+    png_px = text.get_fontsize() / 72 * dpi
+    return png_px * shown_width / (fig.get_size_inches()[0] * dpi)
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[mf.RegistryTables, pd.DataFrame]:
+    if not (SAMPLE / "costs.csv").exists():
+        pytest.skip("data/sample not generated")
+    tables = mf.flatten(mf.read_pages(str(SAMPLE / "registries-*.json")))
+    return tables, join_costs(tables, mf.read_cost_export(SAMPLE / "costs.csv"))
+
+
+@pytest.mark.parametrize("with_costs", [False, True], ids=["no-costs", "costs"])
+def test_overview_text_is_readable_on_a_slide(sample, with_costs):
+    tables, joined = sample
+    fig = plots.overview(tables, joined if with_costs else None)
+    texts = drawn_texts(fig)
+    assert len(texts) > 100
+    dpi = plots.OVERVIEW_DPI
+    assert tuple(fig.get_size_inches() * dpi) == (1920, 1080)
+    # 9 pt at 1,920 px wide: the 16 in figure shows at 120 px per inch, so 9/72 in = 15 px
+    smallest = min(texts, key=lambda t: t.get_fontsize())
+    assert shown_px(smallest, fig, dpi, 1920) >= 15, smallest.get_text()
+    assert shown_px(smallest, fig, dpi, 1400) >= 10.9, smallest.get_text()  # still readable
+    assert smallest.get_fontsize() >= 9
+
+
+@pytest.mark.parametrize("with_costs", [False, True], ids=["no-costs", "costs"])
+def test_overview_texts_do_not_overlap(sample, with_costs):
+    tables, joined = sample
+    fig = plots.overview(tables, joined if with_costs else None, title="A long report title")
+    texts = drawn_texts(fig)
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    figure_box = fig.bbox
+    for text, box in boxes:  # nothing cut at the edge of the image
+        assert figure_box.x0 - 1 <= box.x0 and box.x1 <= figure_box.x1 + 1, text
+        assert figure_box.y0 - 1 <= box.y0 and box.y1 <= figure_box.y1 + 1, text
+    # a text's box spans its font's full line height, so boxes within half a pixel touch, the
+    # glyphs do not
+    boxes = [(text, box.expanded(1.0, 1.0).padded(-0.5)) for text, box in boxes]
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
+        assert not box_a.overlaps(box_b), f"{a!r} overlaps {b!r}"
+
+
+def test_overview_panels_line_up(sample):
+    """Titles of panels side by side start at one height; the gaps between columns are even."""
+    tables, joined = sample
+    fig = plots.overview(tables, joined)
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    rows: dict[float, list] = {}
+    for ax in panels:
+        rows.setdefault(round(ax.get_position().y1, 2), []).append(ax)
+    assert [len(r) for r in rows.values()] == [3, 3]
+    for row in rows.values():
+        heights = {round(ax._left_title.get_window_extent(renderer).y0) for ax in row}
+        assert max(heights) - min(heights) <= 1
+
+    # the plot area and y-axis labels (of its twin too) of neighbouring panels never touch
+    def extent(ax) -> tuple[float, float]:
+        same = [a for a in fig.axes if a.get_position().bounds == ax.get_position().bounds]
+        parts = [ax.bbox]
+        for a in same:
+            parts += [t.get_window_extent(renderer) for t in drawn_texts_of(a)]
+        return min(b.x0 for b in parts), max(b.x1 for b in parts)
+
+    def drawn_texts_of(ax):
+        texts = [*ax.get_yticklabels(), ax.yaxis.label, *ax.texts]
+        return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+    for row in rows.values():
+        row.sort(key=lambda ax: ax.get_position().x0)
+        spans = [extent(ax) for ax in row]
+        gaps = [b[0] - a[1] for a, b in itertools.pairwise(spans)]
+        assert all(g >= 8 for g in gaps), gaps  # px at 1,920 wide
+
+
 def test_overview_has_every_panel(fleet):
     fig = plots.overview(fleet)
     titles = [ax.get_title(loc="left") for ax in fig.axes]
     assert titles[:6] == [
-        "Registries by region", "Where registries replicate", "Exposure findings by severity",
-        "Storage account types and ACR SKUs", "Private endpoint connections by state",
-        "Registries created over time",
+        "Registries per region, home + replica", "Where registries replicate",
+        "Exposure findings by severity", "Storage account types and ACR SKUs",
+        "Private endpoint connections by state", "Registries created over time",
     ]  # fmt: skip
     assert fig.get_suptitle() == "Azure ML registries: 3 registries · 2 subscriptions · 3 regions"
-    assert tuple(fig.get_size_inches()) == (16, 9)
+    assert tuple(fig.get_size_inches()) == plots.OVERVIEW_SIZE == (16, 9)
     with_costs = plots.overview(fleet, cost_fixture(fleet), title="Contoso")
     titles = [ax.get_title(loc="left") for ax in with_costs.axes]
-    assert {"Cost by registry", "Cost by region"} <= set(titles)
+    assert titles == [
+        "Registries per region, home + replica", "Where registries replicate",
+        "Exposure findings by severity", "Storage account types and ACR SKUs",
+        "Cost by registry", "Cost by region",
+    ]  # fmt: skip
     assert with_costs.get_suptitle().startswith("Contoso: 3 registries")
+    # one size with or without costs, so demo and report write the same image size
+    assert tuple(with_costs.get_size_inches()) == plots.OVERVIEW_SIZE
 
 
 def test_save_overview_writes_png_and_rejects_unknown_formats(fleet, tmp_path):
@@ -220,6 +332,17 @@ def test_ax_is_used_when_given(fleet):
     fig, ax = plt.subplots()
     assert plots.pe_states(fleet, ax) is ax
     assert len(fig.axes) == 1
+
+
+def test_report_writes_the_demo_size(fleet, tmp_path):
+    from matplotlib.image import imread
+
+    fleet.to_parquet(tmp_path / "tables")
+    out = tmp_path / "o.png"
+    result = CliRunner().invoke(main, ["report", "--from", str(tmp_path / "tables"), "--out",
+                                       str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert imread(out).shape[:2] == (1080, 1920)  # as `demo` writes it
 
 
 def test_report_command(fleet, tmp_path):

@@ -18,6 +18,7 @@ from ..analysis.costs import join_costs, read_cost_export
 from ..emulator.server import ArmEmulator, sample_dir
 from ..sources.auth import CLOUDS, StaticTokenCredential
 from ..sources.fetch import API_VERSION, fetch_registries
+from ..sources.limits import DEFAULT_MAX_PAGE_BYTES, DEFAULT_MAX_PAGES, DEFAULT_REQUEST_TIMEOUT
 from ..tables import RegistryTables
 from ._base import handle_errors, main
 from .lake_cmd import parse_storage_options, storage_options_option
@@ -130,10 +131,48 @@ def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> st
 @click.option("--out", required=True, type=_OUT, help="Folder for <table>.parquet.")
 @click.option("--raw", type=_OUT, default=None, help="Also save every page as received here.")
 @click.option("--lake", default=None, help="Also append a snapshot to this lake (path or URL).")
-@click.option("--workers", default=16, show_default=True, help="Scopes read at once.")
-@click.option("--max-attempts", default=6, show_default=True, help="Tries per page.")
 @click.option(
-    "--max-retry-after", default=60.0, show_default=True, help="Longest Retry-After honoured (s)."
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Scopes read at once.",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=6,
+    show_default=True,
+    help="Tries per page.",
+)
+@click.option(
+    "--max-retry-after",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Longest Retry-After honoured (s).",
+)
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PAGES,
+    show_default=True,
+    help="Pages per scope at most; a scope with more fails (MaxPagesExceeded).",
+)
+@click.option(
+    "--max-page-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PAGE_BYTES,
+    show_default=True,
+    help="Decompressed bytes per page at most; a larger page fails its scope (PageTooLarge).",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_REQUEST_TIMEOUT,
+    show_default=True,
+    help="Seconds one request may take in all; a slower one fails its scope "
+    "(RequestDeadlineExceeded).",
 )
 @click.option(
     "--token-env",
@@ -162,6 +201,9 @@ def fetch_command(
     workers: int,
     max_attempts: int,
     max_retry_after: float,
+    max_pages: int,
+    max_page_bytes: int,
+    request_timeout: float,
     token_env: str | None,
     progress: bool,
     storage_option: tuple[str, ...],
@@ -190,6 +232,9 @@ def fetch_command(
         max_workers=workers,
         max_attempts=max_attempts,
         max_retry_after=max_retry_after,
+        max_pages=max_pages,
+        max_page_bytes=max_page_bytes,
+        request_timeout=request_timeout,
         progress=progress,
         raw_dir=raw,
     )
@@ -242,7 +287,7 @@ def demo_command(out: Path) -> None:
     except ImportError as exc:
         click.echo(f"\nno overview chart ({exc}); `pip install mlreg-frames[plots]` for one")
         return
-    written = save_overview(tables, out / "overview.png", costs=joined, dpi=120)
+    written = save_overview(tables, out / "overview.png", costs=joined)
     click.echo(f"\nsaved {written}")
 
 

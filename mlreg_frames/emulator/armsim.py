@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import threading
@@ -38,7 +39,16 @@ _ROUTES = (
     ("group", re.compile(rf"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/{_PROVIDER}/?$", re.I)),
 )
 _ID = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/", re.I)
-_STATUS_FAULTS = ("throttle", "error", "forbidden", "malformed")
+_STATUS_FAULTS = (
+    "throttle",
+    "error",
+    "forbidden",
+    "malformed",
+    "not_a_list",
+    "huge",
+    "gzip_bomb",
+    "garbage_gzip",
+)
 _M = TypeVar("_M", bound="ArmModel")
 
 
@@ -79,10 +89,15 @@ class Fault:
 
     Kinds: ``throttle`` (429, ``Retry-After: retry_after`` unless None), ``error`` (``status``,
     default 503), ``forbidden`` (403 AuthorizationFailed), ``drop`` (close the connection
-    without answering), ``malformed`` (200 with a broken JSON body), ``latency`` (``delay``
+    without answering), ``malformed`` (200 with a broken JSON body), ``not_a_list`` (200 with
+    a ``value`` that is an object), ``latency`` (``delay``
     seconds), and page shapes: ``empty_page`` (the first page is empty but has a ``nextLink``),
     ``repeat_next_link`` (a page links to itself), ``foreign_next_link`` (a page links to
-    ``url``). ``times`` limits the fault to the first N matching requests (None: always).
+    ``url``), ``endless_next_link`` (every page links to a new page, forever). Hostile
+    bodies: ``huge`` (a valid page padded to ``size`` bytes), ``gzip_bomb`` (such a page,
+    gzip-compressed to a few KiB), ``garbage_gzip`` (``Content-Encoding: gzip`` on bytes that
+    are not gzip), ``drip`` (the normal answer, sent one byte every ``delay`` seconds).
+    ``times`` limits the fault to the first N matching requests (None: always).
 
     Example::
 
@@ -97,6 +112,7 @@ class Fault:
     status: int = 503
     url: str | None = None
     delay: float = 0.0
+    size: int = 0
     used: int = field(default=0, repr=False)
 
     def __repr__(self) -> str:
@@ -113,11 +129,15 @@ class Fault:
 
 
 class Answer(NamedTuple):
-    """One response: status, JSON payload bytes and extra headers; ``status`` 0 = hang up."""
+    """One response: status, JSON payload bytes and extra headers; ``status`` 0 = hang up.
+
+    ``drip`` > 0 sends the payload one byte at a time, that many seconds apart.
+    """
 
     status: int
     payload: bytes = b""
     headers: dict[str, str] | None = None
+    drip: float = 0.0
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Answer:
@@ -240,7 +260,9 @@ class ArmModel:
         fault = self._fault(_STATUS_FAULTS, path)
         if fault is not None:
             return _fault_answer(fault, path)
-        return self._list(path, query, base, target)
+        answer = self._list(path, query, base, target)
+        drip = self._fault(("drip",), path)
+        return answer if drip is None else answer._replace(drip=max(drip.delay, 0.001))
 
     def _items(self, kind: str, match: re.Match[str]) -> list[dict[str, Any]] | Answer:
         if kind == "subscriptions":
@@ -276,11 +298,19 @@ class ArmModel:
             body = {"value": [], "nextLink": _link(base + path, query, 0)}
         elif self._fault(("repeat_next_link",), path):
             body["nextLink"] = base + target
+        elif self._fault(("endless_next_link",), path):
+            body["nextLink"] = _link(base + path, query, nxt)  # a new link every time
         elif (foreign := self._fault(("foreign_next_link",), path)) is not None:
             body["nextLink"] = _link(str(foreign.url).rstrip("/") + path, query, nxt)
         elif more:
             body["nextLink"] = _link(base + path, query, nxt)
         return Answer(200, json.dumps(body).encode())
+
+
+def _padded(size: int) -> bytes:
+    """A valid, empty list page of (about) ``size`` bytes."""
+    head, tail = b'{"value": [], "padding": "', b'"}'
+    return head + b"0" * max(0, size - len(head) - len(tail)) + tail
 
 
 def _fault_answer(fault: Fault, path: str) -> Answer:
@@ -296,4 +326,12 @@ def _fault_answer(fault: Fault, path: str) -> Answer:
         )
     if fault.kind == "malformed":
         return Answer(200, b'{"value": [{"id": "/subscriptions/')
+    if fault.kind == "not_a_list":
+        return Answer(200, b'{"value": {"id": "not a list"}}')
+    if fault.kind == "huge":
+        return Answer(200, _padded(fault.size))
+    if fault.kind == "gzip_bomb":
+        return Answer(200, gzip.compress(_padded(fault.size), 9), {"Content-Encoding": "gzip"})
+    if fault.kind == "garbage_gzip":
+        return Answer(200, b"this is not gzip at all" * 4, {"Content-Encoding": "gzip"})
     return _error(fault.status, "InternalServerError", "Injected server error.")

@@ -5,7 +5,8 @@ List`` (paths matched case-insensitively, ``api-version`` required) from a folde
 bundled sample by default) or a generated fleet, with absolute ``nextLink``s carrying a
 ``$skipToken``, ARM ``ErrorResponse`` bodies, a bearer-token check, and injectable
 :class:`Fault` s: throttling, server errors, 403 for chosen subscriptions, dropped connections,
-latency, malformed bodies, empty pages with a ``nextLink``, repeated and foreign ``nextLink``s.
+latency, malformed bodies, empty pages with a ``nextLink``, repeated, foreign and endless
+``nextLink``s, and hostile bodies (huge, gzip bombs, garbage gzip, a slow drip).
 Every request is counted, so tests can assert on what reached the server. What ARM answers is
 decided in :mod:`mlreg_frames.emulator.armsim`; this module is the HTTP around it.
 
@@ -25,7 +26,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,7 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import MlregFramesError
 from ..sources.auth import StaticTokenCredential
-from .armsim import ArmModel, Fault, sample_dir
+from .armsim import Answer, ArmModel, Fault, sample_dir
 
 __all__ = ["ArmEmulator", "Fault", "Request", "sample_dir"]
 
@@ -61,6 +64,13 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # close() shuts idle keep-alive connections itself
     request_queue_size = 256
     emulator: ArmEmulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer (it refused a huge or dripping body) is normal here.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("emulator: %s hung up", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -100,6 +110,7 @@ class ArmEmulator(ArmModel):
         self._in_flight = 0
         self.max_in_flight = 0
         self._connections: set[socket.socket] = set()
+        self._closing = threading.Event()
         try:
             self._server = _Server((host, port), _Handler)
         except OSError as exc:
@@ -151,6 +162,7 @@ class ArmEmulator(ArmModel):
 
     def close(self) -> None:
         """Stop serving, close open keep-alive connections and the listening socket."""
+        self._closing.set()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join()
@@ -181,6 +193,16 @@ class ArmEmulator(ArmModel):
             else:
                 self._connections.discard(conn)
 
+    def _drip(self, handler: _Handler, answer: Answer) -> None:
+        """Send the payload one byte at a time until done, the client leaves or we close."""
+        handler.wfile.flush()
+        for index in range(len(answer.payload)):
+            if self._closing.is_set():
+                break
+            handler.wfile.write(answer.payload[index : index + 1])
+            handler.wfile.flush()
+            time.sleep(answer.drip)
+
     def _handle(self, handler: _Handler) -> None:
         with self._lock:
             self._in_flight += 1
@@ -209,8 +231,11 @@ class ArmEmulator(ArmModel):
             for key, value in (answer.headers or {}).items():
                 handler.send_header(key, value)
             handler.end_headers()
-            handler.wfile.write(answer.payload)
-        except ConnectionError:  # the client gave up (a read timeout): nothing to answer
+            if answer.drip:
+                self._drip(handler, answer)
+            else:
+                handler.wfile.write(answer.payload)
+        except (ConnectionError, ValueError):  # the client gave up, or we closed: stop
             handler.close_connection = True
         finally:
             with self._lock:

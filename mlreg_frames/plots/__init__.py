@@ -3,8 +3,8 @@
 Each chart takes :class:`~mlreg_frames.tables.RegistryTables` (or the frame it draws, from
 :mod:`mlreg_frames.analysis` / :mod:`mlreg_frames.analysis.costs`) and an optional ``ax``, and
 returns the Axes it drew on, so charts compose into your own figures. :func:`overview`
-draws them all on one 16:9 figure. Nothing here calls ``plt.show()`` or picks a backend,
-so it works headless (Agg) as well as in Jupyter.
+draws six of them on one 16:9 figure and returns that Figure (not an Axes). Nothing here
+calls ``plt.show()`` or picks a backend, so it works headless (Agg) as well as in Jupyter.
 
 Needs matplotlib: ``pip install 'mlreg-frames[plots]'``.
 
@@ -17,7 +17,7 @@ Example::
 
 from ._style import FINDING_LABELS, PE_COLORS, SEVERITY_COLORS
 from .cost import cost_by_region, cost_by_registry
-from .dashboard import overview, save_overview
+from .dashboard import OVERVIEW_DPI, OVERVIEW_SIZE, overview, save_overview
 from .inventory import (
     created_over_time,
     exposure_by_severity,
@@ -29,6 +29,8 @@ from .inventory import (
 
 __all__ = [
     "FINDING_LABELS",
+    "OVERVIEW_DPI",
+    "OVERVIEW_SIZE",
     "PE_COLORS",
     "SEVERITY_COLORS",
     "cost_by_region",

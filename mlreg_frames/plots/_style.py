@@ -15,6 +15,7 @@ try:
     from matplotlib.colors import ListedColormap
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
     from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised only without matplotlib
@@ -27,14 +28,19 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised only without 
 __all__ = [
     "ACR",
     "FINDING_LABELS",
+    "LABEL_PT",
     "PE_COLORS",
     "PRIMARY",
     "REPLICA",
     "SEVERITY_COLORS",
+    "SMALL_PT",
     "STORAGE",
+    "TEXT_PT",
+    "TITLE_PT",
     "AutoDateLocator",
     "Axes",
     "ConciseDateFormatter",
+    "ConstrainedLayoutEngine",
     "Figure",
     "ListedColormap",
     "MaxNLocator",
@@ -45,10 +51,24 @@ __all__ = [
     "finish",
     "keep_bar_size",
     "label_bars",
+    "legend_above",
     "legend_outside",
     "plot_module",
     "plural",
+    "set_title",
 ]
+
+# Font sizes in points. The overview is 16 inches wide and saved 1,920 px wide, so these are
+# the sizes it shows at on a 1,920 px slide; 9 pt is the smallest text anywhere, still about
+# 11 px tall when the PNG is shown 1,400 px wide.
+SMALL_PT = 9.0
+"""Bar value labels, captions of secondary detail."""
+TEXT_PT = 10.0
+"""Tick labels, legends."""
+LABEL_PT = 10.5
+"""Axis labels."""
+TITLE_PT = 12.5
+"""Chart titles."""
 
 SEVERITY_COLORS = {"high": "#c0392b", "medium": "#e67e22", "low": "#d4ac0d", "info": "#7f8c8d"}
 """Colour of each finding severity, shared by every chart and the explorer."""
@@ -97,8 +117,20 @@ def plural(n: int, one: str, many: str | None = None) -> str:
 
 def legend_outside(ax: Axes, **kwargs: Any) -> None:
     """A legend right of the axes: it never hides a bar, constrained layout makes room."""
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
-              **kwargs)  # fmt: skip
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=TEXT_PT, frameon=False,
+              title_fontsize=TEXT_PT, **kwargs)  # fmt: skip
+
+
+def legend_above(ax: Axes, **kwargs: Any) -> None:
+    """A one-row legend between the title and the plot: it never hides a bar, and panels
+    side by side keep the same width (a legend at the side would widen only its own panel).
+
+    :func:`finish` lifts the title over it.
+    """
+    handles = kwargs.pop("handles", None) or ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=len(handles),
+              fontsize=TEXT_PT, frameon=False, borderaxespad=0.2, handlelength=1.2,
+              columnspacing=1.0, borderpad=0.0, **kwargs)  # fmt: skip
 
 
 def keep_bar_size(ax: Axes, n: int, *, horizontal: bool, minimum: int = 5) -> None:
@@ -116,8 +148,9 @@ def axes_or_new(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def draw_empty(ax: Axes, title: str, message: str) -> Axes:
-    ax.set_title(title, loc="left", fontweight="bold")
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_title(title, loc="left", fontweight="bold", fontsize=TITLE_PT)
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="0.4",
+            fontsize=TEXT_PT)  # fmt: skip
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
@@ -125,18 +158,32 @@ def draw_empty(ax: Axes, title: str, message: str) -> Axes:
     return ax
 
 
+def set_title(ax: Axes, title: str, *, legend_row: bool = False) -> None:
+    """The chart's bold title, left; ``legend_row`` lifts it over a one-row legend's height.
+
+    Panels side by side all take ``legend_row`` so their titles line up.
+    """
+    # a one-row legend is about 1.6 lines of text tall
+    pad = 6.0 + (TEXT_PT * 1.6 if legend_row else 0.0)
+    ax.set_title(title, loc="left", fontweight="bold", fontsize=TITLE_PT, pad=pad)
+
+
 def finish(ax: Axes, title: str, xlabel: str | None = None, ylabel: str | None = None) -> None:
-    ax.set_title(title, loc="left", fontweight="bold")
+    """Title, axis labels and the common look; the title goes over a :func:`legend_above`."""
+    legend = ax.get_legend()
+    above = legend is not None and legend.get_bbox_to_anchor().y0 >= ax.bbox.y1 - 1
+    set_title(ax, title, legend_row=above)
     if xlabel is not None:
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(xlabel, fontsize=LABEL_PT)
     if ylabel is not None:
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(ylabel, fontsize=LABEL_PT)
+    ax.tick_params(labelsize=TEXT_PT)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
 
 
 def label_bars(ax: Axes, bars: Any, horizontal: bool) -> None:
-    ax.bar_label(bars, padding=2, fontsize=8, color="0.25", fmt="%g")
+    ax.bar_label(bars, padding=2, fontsize=SMALL_PT, color="0.25", fmt="%g")
     if horizontal:
         ax.margins(x=0.12)
     else:

@@ -9,13 +9,14 @@ import pandas as pd
 from ._style import (
     PRIMARY,
     REPLICA,
+    SMALL_PT,
     Axes,
     axes_or_new,
     draw_empty,
     ellipsize,
     finish,
     keep_bar_size,
-    legend_outside,
+    legend_above,
 )
 
 __all__ = ["cost_by_region", "cost_by_registry"]
@@ -63,11 +64,10 @@ def _cost_bars(
     bars = ax.barh(labels, table["replica regions"], left=table["home region"], color=REPLICA,
                    label=legend[1])  # fmt: skip
     totals = table.sum(axis=1)
-    ax.bar_label(bars, labels=[f"{v:,.0f}" for v in totals], padding=2, fontsize=7)
-    ax.margins(x=0.15)
-    ax.tick_params(axis="y", labelsize=8)
+    ax.bar_label(bars, labels=[f"{v:,.0f}" for v in totals], padding=2, fontsize=SMALL_PT)
+    ax.margins(x=0.18)
     keep_bar_size(ax, len(table), horizontal=True)
-    legend_outside(ax)
+    legend_above(ax)
 
 
 def _cost_chart(

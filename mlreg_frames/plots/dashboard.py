@@ -13,9 +13,14 @@ from ..analysis.costs import join_costs
 from ..errors import MlregFramesError
 from ..tables import RegistryTables
 from . import cost, inventory
-from ._style import Figure, plural
+from ._style import ConstrainedLayoutEngine, Figure, plural, set_title
 
-__all__ = ["overview", "save_overview"]
+__all__ = ["OVERVIEW_DPI", "OVERVIEW_SIZE", "overview", "save_overview"]
+
+OVERVIEW_SIZE = (16.0, 9.0)
+"""Size of :func:`overview` in inches: 16:9, like a slide."""
+OVERVIEW_DPI = 120
+"""Default resolution of :func:`save_overview`: 16 x 9 inches become 1,920 x 1,080 px."""
 
 
 def _joined_costs(tables: RegistryTables, costs: Any) -> pd.DataFrame:
@@ -30,41 +35,41 @@ def overview(
     *,
     title: str | None = None,
 ) -> Figure:
-    """A one-page 16:9 dashboard of the whole estate, for a slide or a report.
+    """A one-page 16:9 dashboard of the whole estate, for a slide or a report; returns the Figure.
 
-    Panels: registries by region, the replication matrix, exposure findings, storage types
-    and ACR SKUs, private-endpoint states, registries created over time and, when ``costs``
-    is given (a cost export path, a frame from ``read_cost_export`` or from ``join_costs``),
-    cost by registry and cost by region (each split into home and replica regions). The
-    figure is 16 x 9 inches, 20 x 11.25 with costs.
+    Six panels, large enough to read on a slide: registries per region (home + replica), the
+    replication matrix of the registries with most regions, exposure findings, storage types
+    and ACR SKUs, and then either private-endpoint states and registries created over time
+    or, when ``costs`` is given (a cost export path, a frame from ``read_cost_export`` or from
+    ``join_costs``), cost by registry and cost by region. The individual charts in this module
+    draw each panel in full, with every row.
 
-    The figure is built without pyplot's global state, so scripts can make many of them;
-    save it with ``fig.savefig("overview.png", dpi=150)``.
+    The figure is always :data:`OVERVIEW_SIZE` (16 x 9 inches): saved at :data:`OVERVIEW_DPI`
+    it is 1,920 x 1,080 px, and no text is smaller than 9 pt at that size. It is built without
+    pyplot's global state, so scripts can make many of them.
 
     Example::
 
         >>> fig = overview(tables, "data/sample/costs.csv")   # doctest: +SKIP
+        >>> fig.savefig("overview.png", dpi=OVERVIEW_DPI)      # doctest: +SKIP
     """
     joined = None if costs is None else _joined_costs(tables, costs)
-    size: tuple[float, float]
-    mosaic: list[Any]
-    if joined is None:
-        size, mosaic = (16, 9), [["R", "M", "X"], ["S", "P", "C"]]
-    else:
-        size, mosaic = (20, 11.25), [["R", "M", "X", "C"], ["S", "P", "K", "G"]]
-    fig = Figure(figsize=size, layout="constrained")
-    # the replication matrix needs width for its region columns
-    ratios = [1.0, 1.4] + [1.0] * (len(mosaic[0]) - 2)
-    axes = fig.subplot_mosaic(mosaic, width_ratios=ratios)
-    inventory.registries_by_region(tables, axes["R"], top=15)
-    inventory.replication_matrix(tables, axes["M"], max_registries=20)
+    last = ["P", "C"] if joined is None else ["K", "G"]
+    fig = Figure(figsize=OVERVIEW_SIZE, layout=ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.12,
+                 wspace=0.04, hspace=0.06))  # fmt: skip
+    axes = fig.subplot_mosaic([["R", "M", "X"], ["S", *last]], width_ratios=[1.05, 1.2, 1.0])
+    inventory.registries_by_region(tables, axes["R"], top=10)
+    inventory.replication_matrix(tables, axes["M"], max_registries=10)
     inventory.exposure_by_severity(tables, axes["X"])
     inventory.storage_and_acr(tables, axes["S"])
-    inventory.pe_states(tables, axes["P"])
-    inventory.created_over_time(tables, axes["C"])
-    if joined is not None:
-        cost.cost_by_registry(joined, axes["K"], top=12)
-        cost.cost_by_region(joined, axes["G"], top=12)
+    if joined is None:
+        inventory.pe_states(tables, axes["P"])
+        inventory.created_over_time(tables, axes["C"])
+    else:
+        cost.cost_by_registry(joined, axes["K"], top=10)
+        cost.cost_by_region(joined, axes["G"], top=10)
+    for ax in axes.values():  # every title over a legend row, so a row's titles line up
+        set_title(ax, ax.get_title(loc="left"), legend_row=True)
     reg = tables.registries
     n_regions = len(analysis.region_summary(tables))
     headline = " · ".join(
@@ -89,12 +94,13 @@ def save_overview(
     path: str | os.PathLike[str],
     *,
     costs: pd.DataFrame | str | os.PathLike[str] | None = None,
-    dpi: int = 150,
+    dpi: int = OVERVIEW_DPI,
     title: str | None = None,
 ) -> Path:
     """Draw :func:`overview` and write it to ``path`` (format from the suffix: png, svg, pdf).
 
-    Creates missing parent folders and returns the path written.
+    At the default ``dpi`` a PNG is 1,920 x 1,080 px (``mlreg-frames demo`` and ``report``
+    both write that size). Creates missing parent folders and returns the path written.
 
     Example::
 

@@ -12,11 +12,14 @@ from ..tables import RegistryTables
 from ._style import (
     ACR,
     FINDING_LABELS,
+    LABEL_PT,
     PE_COLORS,
     PRIMARY,
     REPLICA,
     SEVERITY_COLORS,
+    SMALL_PT,
     STORAGE,
+    TEXT_PT,
     AutoDateLocator,
     Axes,
     ConciseDateFormatter,
@@ -29,7 +32,7 @@ from ._style import (
     finish,
     keep_bar_size,
     label_bars,
-    legend_outside,
+    legend_above,
     plural,
 )
 
@@ -57,7 +60,6 @@ def _count_bars(
     y = list(range(len(labels)))
     bars = ax.barh(y, counts, color=colors)
     ax.set_yticks(y, labels)
-    ax.tick_params(axis="y", labelsize=8)
     label_bars(ax, bars, horizontal=True)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
     keep_bar_size(ax, len(labels), horizontal=True)
@@ -66,33 +68,35 @@ def _count_bars(
 def registries_by_region(
     tables: RegistryTables | pd.DataFrame, ax: Axes | None = None, *, top: int | None = None
 ) -> Axes:
-    """Horizontal bars: registries per region, stacked primary (home) and replica.
+    """Horizontal bars: registries per region, counting the registries at home there (dark)
+    and those replicating there (light), so one registry counts in each of its regions.
 
     Args:
         tables: tables, or a frame from :func:`mlreg_frames.analysis.region_summary`.
-        top: show only the ``top`` regions with most registries (the title says so).
+        top: show only the ``top`` regions with most registries (the axis label says so).
     """
     summary = _drawn(tables, analysis.region_summary)
     ax = axes_or_new(ax, (8, max(3.0, 0.3 * len(summary) + 1)))
-    title = "Registries by region"
+    title = "Registries per region, home + replica"
     if summary.empty:
         return draw_empty(ax, title, "no regions")
+    xlabel = "registries with the region as home or replica"
     if top is not None and len(summary) > top:
-        title += f" (top {top} of {len(summary)})"
+        xlabel += f"\n(top {top} of {len(summary)} regions)"
         summary = summary.head(top)
     summary = summary.iloc[::-1]
     labels = [ellipsize(x, 20) for x in summary["location"]]
-    ax.barh(labels, summary["primary"], color=PRIMARY, label="primary (home) region")
+    ax.barh(labels, summary["primary"], color=PRIMARY, label="home region")
     bars = ax.barh(
-        labels, summary["replica"], left=summary["primary"], color=REPLICA, label="replica"
+        labels, summary["replica"], left=summary["primary"], color=REPLICA, label="replica region"
     )
-    ax.bar_label(bars, labels=[str(v) for v in summary["registries"]], padding=2, fontsize=8)
+    ax.bar_label(bars, labels=[str(v) for v in summary["registries"]], padding=2,
+                 fontsize=SMALL_PT)  # fmt: skip
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
     ax.margins(x=0.1)
-    ax.tick_params(axis="y", labelsize=8)
     keep_bar_size(ax, len(summary), horizontal=True)
-    legend_outside(ax)
-    finish(ax, title, xlabel="registries")
+    legend_above(ax)
+    finish(ax, title, xlabel=xlabel)
     return ax
 
 
@@ -135,16 +139,14 @@ def replication_matrix(
     ax.imshow(matrix.to_numpy(), cmap=cmap, vmin=0, vmax=2, aspect="auto", interpolation="none")
     ax.set_xticks(range(matrix.shape[1]), [ellipsize(c, 18) for c in matrix.columns])
     ax.set_yticks(range(len(matrix)), _registry_labels(matrix.index, source))
-    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-    ax.tick_params(axis="y", labelsize=7)
+    ax.tick_params(axis="x", labelrotation=90)
     ax.set_xticks([x - 0.5 for x in range(1, matrix.shape[1])], minor=True)
     ax.set_yticks([y - 0.5 for y in range(1, len(matrix))], minor=True)
     ax.grid(which="minor", color="white", linewidth=0.8)
     ax.tick_params(which="minor", length=0)
-    handles = [Patch(color=PRIMARY, label="primary"), Patch(color=REPLICA, label="replica")]
-    ax.legend(handles=handles, loc="upper left", fontsize=7, bbox_to_anchor=(1.01, 1.0),
-              frameon=False)  # fmt: skip
-    finish(ax, title, xlabel="region")
+    handles = [Patch(color=PRIMARY, label="home"), Patch(color=REPLICA, label="replica")]
+    legend_above(ax, handles=handles)
+    finish(ax, title)
     return ax
 
 
@@ -169,11 +171,11 @@ def storage_and_acr(tables: RegistryTables | pd.DataFrame, ax: Axes | None = Non
     colors = [STORAGE if kind == "storage" else ACR for kind, _, _ in rows]
     _count_bars(ax, labels, [n for _, _, n in rows], colors)
     handles = [
-        Patch(color=STORAGE, label="storage\naccount type"),
+        Patch(color=STORAGE, label="storage account type"),
         Patch(color=ACR, label="ACR SKU"),
     ]
-    legend_outside(ax, handles=handles)
-    finish(ax, title, xlabel="accounts (one per registry region)")
+    legend_above(ax, handles=handles)
+    finish(ax, title, xlabel="storage accounts or ACRs (one each per registry region)")
     return ax
 
 
@@ -199,7 +201,7 @@ def exposure_by_severity(tables: RegistryTables | pd.DataFrame, ax: Axes | None 
     _count_bars(ax, labels, counts["registry_id"].tolist(), colors)
     present = [s for s in reversed(analysis.SEVERITY.categories) if s in set(counts["severity"])]
     handles = [Patch(color=SEVERITY_COLORS[s], label=s) for s in present]
-    legend_outside(ax, handles=handles, title="severity", title_fontsize=8)
+    legend_above(ax, handles=handles)
     finish(ax, title, xlabel="registries affected")
     return ax
 
@@ -262,20 +264,19 @@ def created_over_time(tables: RegistryTables | pd.DataFrame, ax: Axes | None = N
     # the running total at the end of each period, from zero at the start of the first
     ends = [starts[0], *(counts.index + 1).to_timestamp()]
     total = [0, *counts.cumsum().to_numpy()]
-    twin.plot(ends, total, color="#c0392b", marker="o", markersize=3, label="total")
-    # headroom keeps the upper-left legend clear of the bars and the line
-    ax.set_ylim(0, max(1, int(counts.max())) * 1.3)
-    twin.set_ylim(0, max(1, len(created)) * 1.3)
-    twin.set_ylabel("total registries")
+    twin.plot(ends, total, color="#c0392b", marker="o", markersize=3, label="running total")
+    ax.set_ylim(0, max(1, int(counts.max())) * 1.15)
+    twin.set_ylim(0, max(1, len(created)) * 1.15)
+    twin.set_ylabel("total registries", fontsize=LABEL_PT)
+    twin.tick_params(labelsize=TEXT_PT)
     twin.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
     twin.spines["top"].set_visible(False)
     missing = len(reg) - len(created)
     handles = [*ax.get_legend_handles_labels()[0], *twin.get_legend_handles_labels()[0]]
-    ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
+    legend_above(ax, handles=handles)
     locator = AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.tick_params(axis="x", labelsize=8)
     xlabel = "created (systemData.createdAt)" + (f"; {missing} without a date" if missing else "")
     finish(ax, title, xlabel=xlabel, ylabel=f"registries per {unit}")
     return ax

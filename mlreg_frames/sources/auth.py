@@ -21,9 +21,9 @@ import ipaddress
 import threading
 import time
 from typing import Any, NamedTuple, Protocol
-from urllib.parse import urlsplit
 
-from ..errors import FetchError, InsecureEndpointError
+from ..errors import FetchError, InsecureEndpointError, InvalidArgumentError
+from .guard import REDACTOR, Origin, Redactor, check_token, request_origin
 
 __all__ = [
     "AUTHORITIES",
@@ -85,7 +85,7 @@ class StaticTokenCredential:
     """
 
     def __init__(self, token: str, *, expires_in: float = 3600.0):
-        self._token = token
+        self._token = token  # checked when first used, so the error names the fetch
         self._expires_in = expires_in
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
@@ -119,12 +119,22 @@ def resolve_endpoint(endpoint: str | None = None, cloud: str | None = None) -> s
         'https://management.chinacloudapi.cn'
     """
     if cloud is not None:
+        if not isinstance(cloud, str):
+            raise InvalidArgumentError(
+                f"cloud must be one of {', '.join(CLOUDS)} (a str), got {cloud!r}", argument="cloud"
+            )
         try:
             return CLOUDS[cloud.lower()]
         except KeyError:
             raise FetchError(
                 f"unknown cloud {cloud!r}; use one of {', '.join(CLOUDS)} or pass endpoint=URL"
             ) from None
+    if endpoint is not None and not isinstance(endpoint, str):
+        raise InvalidArgumentError(
+            "endpoint must be a URL (a str) such as https://management.azure.com, "
+            f"got {endpoint!r}",
+            argument="endpoint",
+        )
     return (endpoint or CLOUDS["public"]).rstrip("/")
 
 
@@ -149,38 +159,43 @@ def is_loopback(host: str) -> bool:
     """
     if host.lower() == "localhost":
         return True
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
 
-def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of a URL, lower-cased, default ports filled: what must match.
+def origin(url: str) -> Origin:
+    """(scheme, host, port) a request to ``url`` goes to, as the HTTP layer decides it.
+
+    See :func:`mlreg_frames.sources.guard.request_origin` (which this is): URLs that parsers
+    could read differently are refused with :class:`~mlreg_frames.errors.InsecureEndpointError`.
 
     Example::
 
         >>> origin("HTTPS://Management.Azure.com/subscriptions")
-        ('https', 'management.azure.com', 443)
+        Origin(scheme='https', host='management.azure.com', port=443)
     """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, (parts.hostname or "").lower(), port
+    return request_origin(url)
 
 
 def check_endpoint(endpoint: str) -> str:
     """Return ``endpoint`` if a token may go there: https, or http on a loopback address.
 
     Raises:
-        InsecureEndpointError: plain http to a non-loopback host, or not an http(s) URL.
+        InsecureEndpointError: plain http to a non-loopback host, or not a clean http(s) URL
+            (backslashes, userinfo, bad ports... see :func:`origin`).
     """
-    scheme, host, _ = origin(endpoint)
-    if scheme not in ("http", "https") or not host:
+    try:
+        scheme, host, _ = origin(endpoint)
+    except InsecureEndpointError as exc:
         raise InsecureEndpointError(
-            f"endpoint {endpoint!r} is not an http(s) URL; pass e.g. https://management.azure.com",
-            url=endpoint,
-        )
+            f"endpoint {endpoint!r} is not a clean http(s) URL ({str(exc).split(': ', 1)[-1]}); "
+            "pass e.g. https://management.azure.com",
+            url=endpoint if isinstance(endpoint, str) else None,
+        ) from None
     if scheme == "http" and not is_loopback(host):
         raise InsecureEndpointError(
             f"refusing to send a token over plain http to {host}; use https "
@@ -191,15 +206,27 @@ def check_endpoint(endpoint: str) -> str:
 
 
 class TokenProvider:
-    """Thread-safe token cache: asks the credential again when the token expires within 5 min."""
+    """Thread-safe token cache: asks the credential again when the token expires within 5 min.
 
-    def __init__(self, credential: TokenCredential, scope: str, margin: float = REFRESH_MARGIN):
+    Every token is checked (:func:`~mlreg_frames.sources.guard.check_token`) before use and
+    handed to ``redactor``, so it can be scrubbed from errors and logs.
+    """
+
+    def __init__(
+        self,
+        credential: TokenCredential,
+        scope: str,
+        margin: float = REFRESH_MARGIN,
+        *,
+        redactor: Redactor | None = None,
+    ):
         self._credential = credential
         self._scope = scope
         self._margin = margin
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_on = 0.0
+        self.redactor = redactor or REDACTOR
 
     def token(self, *, force: bool = False) -> str:
         """A valid bearer token (a fresh one when ``force`` or close to expiry)."""
@@ -208,13 +235,40 @@ class TokenProvider:
                 try:
                     got = self._credential.get_token(self._scope)
                 except Exception as exc:  # credentials raise many types; all mean "no token"
+                    self.redactor.scrub(exc)
+                    first = str(exc).splitlines()[0] if str(exc) else ""
                     raise FetchError(
                         f"could not get a token for {self._scope}: {type(exc).__name__}: "
-                        f"{str(exc).splitlines()[0] if str(exc) else ''} -- sign in "
+                        f"{self.redactor.redact(first)} -- sign in "
                         "(`az login`, managed identity or AZURE_* variables) or pass credential="
                     ) from exc
-                self._token, self._expires_on = got.token, float(got.expires_on)
+                token, expires_on = _unpack(got)
+                if isinstance(token, str):
+                    self.redactor.add(token)
+                checked = check_token(
+                    token, where=f"the credential ({type(self._credential).__name__})"
+                )
+                self._token, self._expires_on = checked, expires_on
             return self._token
 
     def __repr__(self) -> str:
         return f"TokenProvider(scope={self._scope!r}, token='***')"
+
+
+def _unpack(got: object) -> tuple[object, float]:
+    """(token, expires_on) of what ``get_token`` returned, or a clear error."""
+    token = getattr(got, "token", None)
+    expires_on = getattr(got, "expires_on", None)
+    if token is None or isinstance(got, (str, bytes)):
+        raise FetchError(
+            f"the credential's get_token() returned a {type(got).__name__}, not an "
+            "AccessToken(token, expires_on); use an azure-identity credential or "
+            "StaticTokenCredential(token)"
+        )
+    ok = isinstance(expires_on, (int, float)) and not isinstance(expires_on, bool)
+    if not ok:
+        raise FetchError(
+            "the credential's get_token() returned an expires_on that is not a number "
+            f"({type(expires_on).__name__}); expected epoch seconds"
+        )
+    return token, float(expires_on)  # type: ignore[arg-type]

@@ -3,9 +3,14 @@
 :func:`fetch_registries` lists subscriptions (unless given), then runs ``Registries - List By
 Subscription`` (or ``Registries - List`` for a resource group) for every scope on a thread
 pool sharing one connection pool. Pages within a scope are read in order; scopes run at once.
-A failing scope never drops the others: it becomes a row of ``tables.fetch_errors``, and only
-when every scope fails does the call raise. HTTP, retries and the token guard live in
-:mod:`mlreg_frames.sources.client`; turning pages into tables in :mod:`mlreg_frames.flatten`.
+A failing scope never drops the others: whatever goes wrong inside it (an ARM error, a broken
+or endless page chain, a limit, a payload the flattener refuses, an unexpected exception)
+becomes a row of ``tables.fetch_errors`` with an ``error_code``, and only when every scope
+fails does the call raise. Each scope's pages are flattened in the worker thread as they
+arrive (in batches of :data:`FLATTEN_BATCH` pages), so parsing overlaps the other scopes'
+network waits and at most a few pages per worker are held as JSON. HTTP, retries, limits and
+the token guard live in :mod:`mlreg_frames.sources.client`; turning pages into tables in
+:mod:`mlreg_frames.flatten`.
 
 Example::
 
@@ -19,14 +24,15 @@ Example::
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import math
 import os
 import re
 import sys
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,8 +41,9 @@ import pandas as pd
 import requests
 
 from .. import schema
-from ..errors import FetchError, FlattenError
-from ..flatten.engine import flatten
+from .._gc import paused_gc
+from ..errors import FetchError, InvalidArgumentError
+from ..flatten import engine, frames
 from ..pages import Page, write_page
 from ..tables import RegistryTables
 from .auth import (
@@ -48,16 +55,24 @@ from .auth import (
     resolve_endpoint,
 )
 from .client import ArmClient, ListPage, RetryPolicy, make_session
+from .guard import REDACTOR, guarded_logger
+from .limits import (
+    DEFAULT_MAX_PAGE_BYTES,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_REQUEST_TIMEOUT,
+    FetchLimits,
+)
 
 __all__ = [
     "API_VERSION",
+    "FLATTEN_BATCH",
     "SKIPPED_STATES",
     "SUBSCRIPTIONS_API_VERSION",
     "Scope",
     "fetch_registries",
 ]
 
-log = logging.getLogger(__name__)
+log = guarded_logger(__name__)
 
 API_VERSION = "2025-09-01"
 """The ``Microsoft.MachineLearningServices`` api-version used unless told otherwise."""
@@ -68,7 +83,12 @@ SUBSCRIPTIONS_API_VERSION = "2022-12-01"
 SKIPPED_STATES = frozenset({"disabled", "deleted"})
 """Subscription states that are recorded as skipped instead of listed."""
 
+FLATTEN_BATCH = 4
+"""Pages of one scope flattened together: the JSON alive per worker is at most this many pages
+(plus the one in flight); the tables built from them are far smaller."""
+
 _PROVIDER = "providers/Microsoft.MachineLearningServices/registries"
+_ARCHIVE_FAILED = "RawArchiveUnwritable"
 
 
 @dataclass(frozen=True)
@@ -133,7 +153,7 @@ class _Progress:
         self._bump(scopes=1)
 
     def scope_done(self, future: Future) -> None:
-        failed = future.cancelled() or future.exception() is not None or future.result()[1]
+        failed = future.cancelled() or future.exception() is not None or future.result().failed
         self._bump(done=1, failed=int(bool(failed)))
 
     def page(self, registries: int) -> None:
@@ -147,21 +167,22 @@ class _Progress:
             self._bar.close()
 
 
-def _error_row(scope: Scope, outcome: str, exc: BaseException | None, message: str) -> dict:
+def _error_row(scope: Scope | str, outcome: str, exc: BaseException | None, message: str) -> dict:
+    path = scope.path if isinstance(scope, Scope) else scope
     return {
-        "scope": scope.path,
-        "subscription_id": scope.subscription_id,
-        "resource_group": scope.resource_group,
+        "scope": path,
+        "subscription_id": scope.subscription_id if isinstance(scope, Scope) else None,
+        "resource_group": scope.resource_group if isinstance(scope, Scope) else None,
         "outcome": outcome,
         "http_status": getattr(exc, "status", None),
         "error_code": _error_code(exc),
-        "message": message,
+        "message": REDACTOR.redact(message),
         "request_id": getattr(exc, "request_id", None),
     }
 
 
 def _error_code(exc: BaseException | None) -> str | None:
-    """ARM's code, else the client-side failure class (JSONDecodeError, ConnectionError...)."""
+    """The error's code (ARM's, or a limit's), else the failure's class (JSONDecodeError...)."""
     if exc is None:
         return None
     code = getattr(exc, "code", None)
@@ -171,20 +192,132 @@ def _error_code(exc: BaseException | None) -> str | None:
     return type(cause if type(exc) is FetchError and cause is not None else exc).__name__
 
 
+def _unexpected(exc: Exception, scope: Scope, doing: str) -> FetchError:
+    """An exception no layer below turned into a FetchError, as one (its class is the code)."""
+    REDACTOR.scrub(exc)
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    error = FetchError(
+        f"unexpected {type(exc).__name__} while {doing} {scope.path}: {REDACTOR.redact(text)}; "
+        "the other scopes are kept (rerun with logging at DEBUG and report it if it persists)",
+        scope=scope.path,
+        code=type(exc).__name__,
+    )
+    error.__cause__ = exc
+    return error
+
+
+# --- arguments ----------------------------------------------------------------------------
+
+
+def _text_argument(name: str, value: object, *, allow_none: bool = True) -> str | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(
+            f"{name} must be a non-empty str{' or None' if allow_none else ''}, got {value!r}",
+            argument=name,
+        )
+    return value
+
+
+def _subscription_id(value: object, position: int | None) -> str:
+    where = "subscription_ids" if position is None else f"subscription_ids[{position}]"
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(
+            f"{where} must be a subscription id (a non-empty str), got {value!r}",
+            argument="subscription_ids",
+        )
+    if any(c in value.strip() for c in "/?#\\%") or not value.strip().isprintable():
+        raise InvalidArgumentError(
+            f"{where} {value!r} is not a subscription id (no '/', '?', '#', '%' or '\\\\'); "
+            "pass the GUID shown by `az account list`",
+            argument="subscription_ids",
+        )
+    return value
+
+
+def _subscription_ids(value: object) -> str | list[str] | Iterator[str] | None:
+    """Checked subscription ids: a list is checked whole now, an iterator item by item."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _subscription_id(value, None)
+    if isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
+        raise InvalidArgumentError(
+            "subscription_ids must be a subscription id (str), a list of them, or None for "
+            f"every subscription the identity sees; got {type(value).__name__} {value!r}",
+            argument="subscription_ids",
+        )
+    if isinstance(value, Iterator):
+        return (_subscription_id(v, i) for i, v in enumerate(value))
+    return [_subscription_id(v, i) for i, v in enumerate(value)]
+
+
+def _number(name: str, value: object, minimum: float, *, whole: bool = False) -> Any:
+    ok = isinstance(value, int) if whole else isinstance(value, (int, float))
+    if (
+        not ok
+        or isinstance(value, bool)
+        or not math.isfinite(value)  # type: ignore[arg-type]
+        or value < minimum  # type: ignore[operator]
+    ):
+        kind = "a whole number" if whole else "a number"
+        raise InvalidArgumentError(
+            f"{name} must be {kind} of at least {minimum:g}, got {value!r}", argument=name
+        )
+    return value
+
+
+def _timeout(value: object) -> tuple[float, float]:
+    parts = value if isinstance(value, tuple) else (value, value)
+    if len(parts) != 2:
+        raise InvalidArgumentError(
+            f"timeout must be seconds or a (connect, read) pair, got {value!r}",
+            argument="timeout",
+        )
+    for part in parts:
+        if isinstance(part, bool) or not isinstance(part, (int, float)) or not part > 0:
+            raise InvalidArgumentError(
+                f"timeout must be seconds above 0 or a (connect, read) pair of them, got {value!r}",
+                argument="timeout",
+            )
+        if not math.isfinite(part):
+            raise InvalidArgumentError(f"timeout must be finite, got {value!r}", argument="timeout")
+    return float(parts[0]), float(parts[1])
+
+
+def _check_credential(credential: object) -> None:
+    if credential is not None and not callable(getattr(credential, "get_token", None)):
+        raise InvalidArgumentError(
+            f"credential must have a get_token(scope) method (an azure-identity credential or "
+            f"StaticTokenCredential), got {type(credential).__name__}",
+            argument="credential",
+        )
+
+
+# --- scopes -------------------------------------------------------------------------------
+
+
 def _subscription_scopes(
     client: ArmClient,
     subscription_ids: str | Iterable[str] | None,
     resource_group: str | None,
-    skipped: list[dict],
+    rows: list[dict],
 ) -> Iterator[Scope]:
-    """The scopes to list; subscriptions are listed page by page, so work starts early."""
+    """The scopes to list; subscriptions are listed page by page, so work starts early.
+
+    A failure of ``Subscriptions - List`` (an error, a malformed page) raises when no scope
+    was found yet, else becomes the ``/subscriptions`` row of ``fetch_errors`` and the
+    scopes found so far are read. Entries that are not subscription objects are skipped and
+    counted in that row.
+    """
     if isinstance(subscription_ids, str):
         subscription_ids = [subscription_ids]
     if subscription_ids is not None:
         seen: set[str] = set()
         for sub in subscription_ids:
             scope = Scope(sub, resource_group)
-            if scope.subscription_id and scope.subscription_id not in seen:
+            if scope.subscription_id not in seen:
                 seen.add(scope.subscription_id)
                 yield scope
         return
@@ -193,23 +326,93 @@ def _subscription_scopes(
             f"resource_group={resource_group!r} needs the subscription it lives in; "
             "pass subscription_ids=... (or --subscription) as well"
         )
+    found = bad = 0
     pages = client.iter_pages(
         "/subscriptions", scope="/subscriptions", api_version=SUBSCRIPTIONS_API_VERSION
     )
-    for page in pages:
-        for entry in page.body.get("value") or []:
-            sub = str(entry.get("subscriptionId") or "").strip()
-            if not sub:
-                continue
-            state = str(entry.get("state") or "")
-            if state.lower() in SKIPPED_STATES:
-                message = (
-                    f"subscription {entry.get('displayName') or sub} is {state}: not listed; "
-                    "re-enable it or ignore this row"
+    try:
+        for page in pages:
+            value = page.body.get("value")
+            if value is not None and not isinstance(value, list):
+                raise FetchError(
+                    f"a Subscriptions - List page has a `value` that is a "
+                    f"{type(value).__name__}, not a list (request id "
+                    f"{page.request_id or 'none'}); retry later, or pass subscription_ids=",
+                    url=page.url,
+                    scope="/subscriptions",
+                    code="MalformedPage",
                 )
-                skipped.append(_error_row(Scope(sub), "skipped", None, message))
-                continue
-            yield Scope(sub)
+            for entry in value or []:
+                listed, malformed = _subscription_entry(entry, rows)
+                bad += malformed
+                if listed is not None:
+                    found += 1
+                    yield listed
+    except FetchError as exc:
+        if not found:
+            raise
+        note = f"; {bad} malformed entries were skipped too" if bad else ""
+        rows.append(
+            _error_row(
+                "/subscriptions",
+                "failed",
+                exc,
+                f"{exc} (the {found} subscriptions listed before the failure were read){note}",
+            )
+        )
+        return
+    if bad:
+        rows.append(
+            _error_row(
+                "/subscriptions",
+                "failed",
+                FetchError("", code="MalformedEntry"),
+                f"{bad} Subscriptions - List entries were not subscription objects with a "
+                "subscriptionId and were skipped; pass subscription_ids= to list them",
+            )
+        )
+
+
+def _subscription_entry(entry: object, rows: list[dict]) -> tuple[Scope | None, bool]:
+    """(the scope of one ``Subscriptions - List`` entry or None, whether it is malformed)."""
+    if not isinstance(entry, dict):
+        return None, True
+    sub = entry.get("subscriptionId")
+    if not isinstance(sub, str) or not sub.strip() or any(c in sub for c in "/?#\\%"):
+        return None, True
+    state = entry.get("state")
+    state = state if isinstance(state, str) else ""
+    if state.lower() in SKIPPED_STATES:
+        name = entry.get("displayName")
+        message = (
+            f"subscription {name if isinstance(name, str) and name else sub} is {state}: "
+            "not listed; re-enable it or ignore this row"
+        )
+        rows.append(_error_row(Scope(sub), "skipped", None, message))
+        return None, False
+    return Scope(sub), False
+
+
+# The hand-off to the flattener is at the Arrow level: ``flatten()`` turns its result into
+# pandas on every call (tens of ms for seven tables), which per scope would cost more than the
+# parse; walking each batch to Arrow in the worker and converting once at the end gives
+# exactly ``flatten(pages)`` (same chunk walk, same merge) at the cost of one conversion.
+_Part = tuple[str, Any]  # (archive name of the batch's first page, engine chunk result)
+
+
+@dataclass
+class _ScopeResult:
+    """What one scope gave: flattened parts, the number of pages read, and the error that
+    stopped it (fetch) or left it out (flatten)."""
+
+    parts: list[_Part] = field(default_factory=list)
+    pages: int = 0
+    error: FetchError | None = None
+    left_out: BaseException | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.left_out is not None
 
 
 def _read_scope(
@@ -219,13 +422,41 @@ def _read_scope(
     raw_dir: Path | None,
     progress: _Progress,
     stop: threading.Event,
-) -> tuple[list[tuple[str, Page]], FetchError | None]:
-    """Every page of one scope (named for the archive), and the error that stopped it, if any.
+) -> _ScopeResult:
+    """Read one scope's pages and flatten them as they arrive, in batches.
 
-    ``stop`` is set when the fetch is abandoned (Ctrl-C, an error elsewhere): the scope then
-    ends after the page in flight instead of reading all its pages.
+    Any failure while listing ends the scope (the pages read are kept); any failure while
+    flattening leaves the whole scope out; both are recorded in the result, never raised.
+    Only a failure to write the raw archive the caller asked for is raised. ``stop`` is set
+    when the fetch is abandoned (Ctrl-C, an error elsewhere): the scope then ends after the
+    page in flight.
     """
-    pages: list[tuple[str, Page]] = []
+    result = _ScopeResult()
+    try:
+        _read_pages(client, scope, api_version, raw_dir, progress, stop, result)
+    except FetchError as exc:
+        if exc.code == _ARCHIVE_FAILED:
+            raise
+        result.error = exc
+    except Exception as exc:  # a safety net: whatever it is, it is this scope's failure only
+        result.error = _unexpected(exc, scope, "reading")
+        result.pages = sum(chunk[1] for _, chunk in result.parts)  # what is kept
+    if result.left_out is not None:
+        result.parts = []
+    return result
+
+
+def _read_pages(
+    client: ArmClient,
+    scope: Scope,
+    api_version: str,
+    raw_dir: Path | None,
+    progress: _Progress,
+    stop: threading.Event,
+    result: _ScopeResult,
+) -> None:
+    """The loop of :func:`_read_scope`: pages in, batches walked, failures into ``result``."""
+    batch: list[tuple[str, Page]] = []
     listing = client.iter_pages(
         scope.list_path,
         scope=scope.path,
@@ -235,15 +466,21 @@ def _read_scope(
     )
     while True:
         if stop.is_set():
-            return pages, FetchError(f"stopped while listing {scope.path}", scope=scope.path)
+            result.error = FetchError(f"stopped while listing {scope.path}", scope=scope.path)
+            break
         try:
             received = next(listing)
         except StopIteration:
-            return pages, None
+            break
         except FetchError as exc:
-            return pages, exc
+            result.error = exc
+            break
+        except Exception as exc:  # whatever it is, it is this scope's failure only
+            result.error = _unexpected(exc, scope, "listing")
+            break
         page = _page(received, api_version)
-        name = f"{scope.slug}.{len(pages):05d}.json"
+        name = f"{scope.slug}.{result.pages:05d}.json"
+        result.pages += 1
         if raw_dir is not None:
             try:
                 write_page(page, raw_dir / name)
@@ -251,9 +488,25 @@ def _read_scope(
                 raise FetchError(
                     f"cannot write the raw archive {raw_dir / name}: {exc}; check the folder",
                     scope=scope.path,
+                    code=_ARCHIVE_FAILED,
                 ) from exc
-        pages.append((name, page))
-        progress.page(len(page.registries))
+        batch.append((name, page))
+        progress.page(len(page.registries) if isinstance(page.registries, list) else 0)
+        if len(batch) >= FLATTEN_BATCH and result.left_out is None:
+            _flatten_batch(batch, result)
+            batch = []
+    if batch and result.left_out is None:
+        _flatten_batch(batch, result)
+
+
+def _flatten_batch(batch: list[tuple[str, Page]], result: _ScopeResult) -> None:
+    """Walk a batch of pages to Arrow (the CPU work, overlapping other scopes' waits)."""
+    try:
+        chunk = engine._flatten_chunk([page for _, page in batch], 0)
+    except Exception as exc:  # a payload the flattener refuses: the scope is left out
+        result.left_out = exc
+        return
+    result.parts.append((batch[0][0], chunk))
 
 
 def _page(received: ListPage, api_version: str) -> Page:
@@ -266,26 +519,25 @@ def _page(received: ListPage, api_version: str) -> Page:
     )
 
 
-def _flatten_scopes(
-    pages: dict[Scope, list[tuple[str, Page]]], provenance: dict[str, Any], rows: list[dict]
-) -> RegistryTables:
-    """Flatten all pages in archive order; a scope with a broken payload becomes a failure."""
+def _combine(parts: list[_Part], provenance: dict[str, Any]) -> RegistryTables:
+    """The scopes' tables as one, exactly as ``flatten`` of all pages in archive order.
 
-    def ordered(scopes: Iterable[Scope]) -> list[Page]:
-        named = [item for scope in scopes for item in pages[scope]]
-        return [page for _, page in sorted(named, key=lambda item: item[0])]
-
-    try:
-        return flatten(ordered(pages), provenance=provenance)
-    except FlattenError:
-        good = []
-        for scope in pages:
-            try:
-                flatten(ordered([scope]))
-                good.append(scope)
-            except FlattenError as exc:
-                rows.append(_error_row(scope, "failed", exc, f"{exc}; the scope was left out"))
-        return flatten(ordered(good), provenance=provenance)
+    Parts are put in archive order (scope, then page); a registry found in several parts is
+    kept from the last one only, as ``flatten`` keeps the last one seen.
+    """
+    chunks = [chunk for _, chunk in sorted(parts, key=lambda part: part[0])]
+    if not chunks:
+        chunks = [engine._flatten_chunk([], 0)]
+    arrows = engine._merge([chunk[0] for chunk in chunks])
+    prov: dict[str, Any] = {
+        "inputs": sum(chunk[1] for chunk in chunks),
+        "registries": arrows["registries"].num_rows,
+    }
+    api_versions = set().union(*(chunk[2] for chunk in chunks))
+    if api_versions:
+        prov["api_versions"] = sorted(api_versions)
+    prov.update(provenance)
+    return frames.to_tables(arrows, prov)
 
 
 def fetch_registries(
@@ -301,6 +553,9 @@ def fetch_registries(
     max_attempts: int = 6,
     max_retry_after: float = 60.0,
     backoff_base: float = 0.5,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     progress: bool = False,
     raw_dir: str | os.PathLike[str] | None = None,
     session: requests.Session | None = None,
@@ -310,7 +565,8 @@ def fetch_registries(
     Args:
         subscription_ids: a subscription id, a list of them, or None for every subscription
             the identity sees (``Subscriptions - List``; Disabled/Deleted ones are skipped and
-            recorded in ``fetch_errors``).
+            recorded in ``fetch_errors``). A list is checked whole before any request; an
+            iterator is checked item by item as it is read.
         resource_group: list only this resource group (``Registries - List``) in the given
             subscription(s).
         credential: anything with ``get_token(scope)``; default ``DefaultAzureCredential()``.
@@ -318,12 +574,19 @@ def fetch_registries(
             only there.
         cloud: ``"public"``, ``"china"`` or ``"usgov"``: sets the endpoint (and token scope).
         api_version: the registries api-version.
-        max_workers: scopes read at once (threads and pooled connections).
-        timeout: (connect, read) seconds per request.
+        max_workers: scopes read at once (threads and pooled connections). ARM gives each
+            principal, per subscription and region, a bucket of 250 reads refilled at 25 per
+            second; one worker per subscription spends a few reads per second at most.
+        timeout: (connect, read) seconds per request: the read part is the longest silence.
         max_attempts: requests per page before giving up (429, 5xx, dropped connections).
         max_retry_after: longest ``Retry-After`` honoured, in seconds (longer asks are capped
             and logged).
         backoff_base: first backoff in seconds for 5xx and connection errors (doubles, jittered).
+        max_pages: pages per scope at most; more fails the scope (``MaxPagesExceeded``).
+        max_page_bytes: decompressed bytes per page at most, counted while streaming; more
+            fails the scope (``PageTooLarge``).
+        request_timeout: seconds one request may take in all, first byte to last; more fails
+            the scope (``RequestDeadlineExceeded``): a server dripping bytes cannot stall it.
         progress: show a tqdm bar (scopes done, pages, registries, retries).
         raw_dir: save every page as received, with provenance, so
             ``flatten(read_pages(raw_dir))`` rebuilds the tables offline.
@@ -335,33 +598,60 @@ def fetch_registries(
         ``provenance`` the endpoint, api version, time and scopes.
 
     Raises:
+        InvalidArgumentError: an argument is out of range or of the wrong type (before any
+            request is sent).
         FetchError: every scope failed (an ArmError when there was one scope), the
-            subscriptions could not be listed, or the endpoint is not safe for a token.
+            subscriptions could not be listed, the credential gave no usable token, or the
+            endpoint is not safe for a token.
 
     Example::
 
         >>> tables = fetch_registries(["sub-a", "sub-b"], max_workers=4)   # doctest: +SKIP
     """
+    subscription_ids = _subscription_ids(subscription_ids)
+    resource_group = _text_argument("resource_group", resource_group)
+    _text_argument("api_version", api_version, allow_none=False)
+    _text_argument("endpoint", endpoint, allow_none=False)
+    max_workers = _number("max_workers", max_workers, 1, whole=True)
+    max_attempts = _number("max_attempts", max_attempts, 1, whole=True)
+    max_retry_after = _number("max_retry_after", max_retry_after, 0)
+    backoff_base = _number("backoff_base", backoff_base, 0)
+    timeout = _timeout(timeout)
+    limits = FetchLimits(max_pages, max_page_bytes, request_timeout)
+    _check_credential(credential)
+    if raw_dir is not None and not isinstance(raw_dir, (str, os.PathLike)):
+        raise InvalidArgumentError(
+            f"raw_dir must be a folder path or None, got {raw_dir!r}", argument="raw_dir"
+        )
     endpoint = check_endpoint(resolve_endpoint(endpoint, cloud))
     if credential is None:
         credential = default_credential(endpoint)
     own_session = session is None
     if session is None:
-        session = make_session(max_workers, loopback=is_loopback(origin(endpoint)[1]))
+        session = make_session(max_workers, loopback=is_loopback(origin(endpoint).host))
     bar = _Progress(progress)
     policy = RetryPolicy(max_attempts, max_retry_after, backoff_base)
     client = ArmClient(
-        endpoint, credential, session=session, timeout=timeout, retry=policy, on_retry=bar.retry
+        endpoint,
+        credential,
+        session=session,
+        timeout=timeout,
+        retry=policy,
+        limits=limits,
+        on_retry=bar.retry,
     )
     raw = Path(raw_dir) if raw_dir is not None else None
     fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     rows: list[dict] = []
     futures: dict[Scope, Future] = {}
-    pages: dict[Scope, list[tuple[str, Page]]] = {}
+    parts: list[_Part] = []
     failures: list[FetchError] = []
-    pool = ThreadPoolExecutor(max(1, max_workers), thread_name_prefix="mlreg-fetch")
+    pool = ThreadPoolExecutor(max_workers, thread_name_prefix="mlreg-fetch")
     stop = threading.Event()
+    cleanup = contextlib.ExitStack()
+    cleanup.enter_context(paused_gc())  # the walk builds many objects that live on: no rescans
     try:
+        client.token()  # a credential that gives no usable token fails once, before any request
         for scope in _subscription_scopes(client, subscription_ids, resource_group, rows):
             if scope not in futures:
                 bar.scope_added()
@@ -370,19 +660,26 @@ def fetch_registries(
                 )
                 futures[scope].add_done_callback(bar.scope_done)
         for scope, future in futures.items():
-            pages[scope], error = future.result()
-            if error is not None:
+            result: _ScopeResult = future.result()
+            parts += result.parts
+            if result.error is not None:
+                error = result.error
                 failures.append(error)
-                kept = len(pages[scope])
+                kept = result.pages if result.left_out is None else 0
                 note = f" ({kept} page(s) read before the failure are kept)" if kept else ""
                 rows.append(_error_row(scope, "failed", error, f"{error}{note}"))
                 log.info("listing %s failed: %s", scope.path, error)
+            elif result.left_out is not None:
+                message = f"{result.left_out}; the scope was left out"
+                rows.append(_error_row(scope, "failed", result.left_out, message))
+                log.info("flattening %s failed: %s", scope.path, result.left_out)
     finally:
         stop.set()  # on Ctrl-C or an error, running scopes end after their page in flight
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
         if own_session:
             session.close()
+        cleanup.close()
     if futures and len(failures) == len(futures):
         if len(failures) == 1:
             raise failures[0]
@@ -397,7 +694,8 @@ def fetch_registries(
         "fetched_at": fetched_at,
         "scopes": [scope.path for scope in futures],
     }
-    tables = _flatten_scopes(pages, provenance, rows)
+    with paused_gc():
+        tables = _combine(parts, provenance)
     frame = pd.DataFrame(rows, columns=list(schema.FETCH_ERRORS.column_names))
     tables.fetch_errors = schema.conform("fetch_errors", frame).sort_values(
         "scope", ignore_index=True
