@@ -122,15 +122,18 @@ bench: $(BIN)/.installed
 # Rewrites requirements/*.txt from pyproject.toml and requirements/*.in. Versions already in a
 # lock are kept; only new or changed requirements are resolved. `make lock-upgrade` takes the
 # newest releases instead. The test lock is universal (Python 3.10-3.13, any OS); the lowest lock
-# resolves pyproject's lower bounds (direct dependencies) for Python 3.10 on Linux.
+# resolves pyproject's lower bounds (direct dependencies) for Python 3.10 on Linux; its direct
+# dependencies are always re-resolved (-P), as a pin kept from before may sit above a lower bound.
 UV_COMPILE = $(UV) pip compile --quiet --custom-compile-command "make lock" --python-version 3.10 \
 	$(LOCK_ARGS)
 
 lock: $(UV)
 	$(UV_COMPILE) --universal --generate-hashes $(REQ)/bootstrap.in -o $(REQ)/bootstrap.txt
 	$(UV_COMPILE) --universal --extra test pyproject.toml $(REQ)/build.in -o $(REQ)/test.txt
-	$(UV_COMPILE) --python-platform linux --resolution lowest-direct --extra test pyproject.toml \
-		$(REQ)/build.in -o $(REQ)/lowest.txt
+	direct=$$($(UV_COMPILE) --no-header --no-annotate --no-deps --python-platform linux \
+		--extra test pyproject.toml $(REQ)/build.in | sed -n 's/^\([A-Za-z0-9._-]*\)==.*/-P \1/p') \
+	&& $(UV_COMPILE) --python-platform linux --resolution lowest-direct $$direct \
+		--extra test pyproject.toml $(REQ)/build.in -o $(REQ)/lowest.txt
 
 lock-upgrade: LOCK_ARGS = --upgrade
 lock-upgrade: lock
