@@ -11,10 +11,8 @@ Example::
 The heavy or optional parts (fetching, plots, widgets, the lake) load on first use.
 """
 
-from __future__ import annotations
-
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 from .errors import (
     ArmError,
@@ -69,20 +67,22 @@ __all__ = [
     "read_parquet",
 ]
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .analysis.costs import read_cost_export
     from .sources.fetch import fetch_registries
     from .widgets import explore
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
+    """Import ``fetch_registries``, ``read_cost_export`` and ``explore`` on first use."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mlreg_frames' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public names only (``__all__``): what tab completion and ``dir()`` show."""
+    return sorted(__all__)

@@ -29,6 +29,20 @@ ARM_ID = re.compile(
 )
 
 
+def instant(text: str) -> datetime:
+    """An ARM timestamp as an aware datetime, on every supported Python.
+
+    On Python 3.10 ``datetime.fromisoformat`` reads only what ``isoformat`` writes, so ARM's
+    ``Z`` and 7-digit fractions are normalised first.
+    """
+    text = text.replace("Z", "+00:00")
+    head, _, tail = text.partition(".")
+    if tail:  # keep at most 6 fraction digits (7 are legal in ARM)
+        digits = re.match(r"\d+", tail)[0]
+        text = f"{head}.{digits[:6]}{tail[len(digits) :]}"
+    return datetime.fromisoformat(text)
+
+
 def _sample_registries() -> list[dict]:
     out: list[dict] = []
     for path in sorted(SAMPLE.glob("registries-*.json")):
@@ -100,19 +114,11 @@ def test_registry_shape_follows_arm():
             assert pe["id"].startswith(registry["id"] + "/privateEndpointConnections/")
             assert pe["properties"]["groupIds"] == ["amlregistry"]
         system = registry["systemData"]
-        created = datetime.fromisoformat(system["createdAt"].replace("Z", "+00:00")[:26])
+        created = instant(system["createdAt"])
         assert 2022 <= created.year <= 2026
 
 
 def test_timestamps_are_valid_and_modified_after_created():
-    def instant(text: str) -> datetime:
-        text = text.replace("Z", "+00:00")
-        head, _, tail = text.partition(".")
-        if tail:  # keep at most 6 fraction digits (7 are legal in ARM)
-            digits = re.match(r"\d+", tail)[0]
-            text = f"{head}.{digits[:6]}{tail[len(digits) :]}"
-        return datetime.fromisoformat(text)
-
     formats = Counter()
     for registry in synth.generate_fleet(300, 2, seed=3):
         system = registry["systemData"]
