@@ -274,3 +274,22 @@ def test_fetch_reports_the_tables_it_wrote(arm: ArmEmulator, tmp_path: Path) -> 
     result = _fetch(arm, tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert f"wrote 8 tables (7 + fetch_errors with 0 rows) to {tmp_path / 'out'}" in result.stdout
+
+
+def test_chart_and_summary_give_one_number_for_unmatched_cost() -> None:
+    """The overview's caption and the terminal summary derive "matched no registry" alike."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mlreg_frames import plots
+    from mlreg_frames.analysis import join_costs
+    from mlreg_frames.cli.fetch_cmd import cost_summary
+
+    tables = mf.flatten(mf.read_pages(ROOT / "data" / "sample"))
+    joined = join_costs(tables, mf.read_cost_export(ROOT / "data" / "sample" / "costs.csv"))
+    line = next(x for x in cost_summary(joined).splitlines() if "matched no registry" in x)
+    figure = plots.overview(tables, joined)
+    captions = [ax.get_xlabel() for ax in figure.axes]
+    figure.clf()
+    amount = line.split(": ", 1)[1]  # e.g. "474 USD"
+    assert any(f"{amount} matched no registry" in caption for caption in captions), (line, captions)

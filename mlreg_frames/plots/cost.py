@@ -38,7 +38,10 @@ def _cost_rows(joined: pd.DataFrame) -> tuple[pd.DataFrame, str, float, str]:
     if len(months):
         first, last = str(months.min()), str(months.max())
         period = first if first == last else f"{first} to {last}"
-    return rows[is_matched], cur, float(rows.loc[~is_matched, "cost"].sum()), period
+    # as the terminal summary derives it (each total rounded once, the part is their
+    # difference), so the chart and the summary never print two numbers for one thing
+    unmatched = round(rows["cost"].sum()) - round(rows.loc[is_matched, "cost"].sum())
+    return rows[is_matched], cur, float(unmatched), period
 
 
 def _nothing_matched(unmatched: float, currency: str) -> str:
