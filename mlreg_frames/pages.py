@@ -277,12 +277,12 @@ def _parse_json_file(path: Path) -> Any:
     escape such as ``"\\ud800"``).
     """
     raw = _read_bytes(path)
-    if _LONG_NUMBER.search(raw) is None:
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
     try:
+        if _LONG_NUMBER.search(raw) is None:
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                _raise_if_too_deep(exc)
         return json.loads(_decode(raw, path))
     except RecursionError:
         raise _too_deep(str(path), path) from None
@@ -303,9 +303,20 @@ def _loads_line(line: str) -> Any:
     if _LONG_NUMBER_TEXT.search(line) is None:
         try:
             return orjson.loads(line)
-        except orjson.JSONDecodeError:
-            pass
+        except orjson.JSONDecodeError as exc:
+            _raise_if_too_deep(exc)
     return json.loads(line)
+
+
+def _raise_if_too_deep(exc: orjson.JSONDecodeError) -> None:
+    """orjson's depth limit (1,024) as a ``RecursionError``, which callers report as too deep.
+
+    Without this the stdlib parser would take over, and whether it refuses the same text
+    depends on the Python version (3.13 parses far deeper than 3.11): one rule for all.
+    """
+    message = str(exc).lower()
+    if "depth" in message or "recursion" in message:
+        raise RecursionError(str(exc)) from None
 
 
 def _read_ndjson(path: Path) -> Iterator[Page]:
