@@ -10,9 +10,10 @@ are cut to microseconds). Lone surrogates are kept reversibly (see :mod:`.text`)
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -72,7 +73,7 @@ def _digits(text: pa.Array, width: int) -> np.ndarray:
     return total
 
 
-def _timestamp_array(values: list[Any]) -> tuple[pa.Array, list[int]]:
+def _timestamp_array(values: Sequence[Any]) -> tuple[pa.Array, list[int]]:
     """ISO-8601 strings -> ``timestamp[us, UTC]`` (see :func:`parse_timestamps`)."""
     texts = pa.array([v if type(v) is str and v.isascii() else None for v in values], pa.string())
     parts = pc.extract_regex(texts, _TS_PATTERN)
@@ -196,7 +197,7 @@ def _has_escapes(array: pa.Array) -> bool:
 
 
 def _column(
-    kind: str, name: str, values: list[Any], extras: list[dict[str, Any]] | None
+    kind: str, name: str, values: Sequence[Any], extras: Sequence[dict[str, Any]] | None
 ) -> pa.Array:
     """One column as an Arrow array; values that do not fit go to ``extras``."""
     if kind == "timestamp":
@@ -241,7 +242,7 @@ def _row_path(table: str, row: tuple[Any, ...]) -> str:
 
 
 def _extra_texts(
-    name: str, rows: list[tuple[Any, ...]], extras: list[dict[str, Any]], pages: dict[str, str]
+    name: str, rows: list[tuple[Any, ...]], extras: Sequence[dict[str, Any]], pages: dict[str, str]
 ) -> list[str | None]:
     """The ``extra`` dicts as JSON texts; a value too deep or with a non-string key raises."""
     texts: list[str | None] = []
@@ -260,10 +261,16 @@ def _extra_texts(
     return texts
 
 
+@functools.cache
+def _arrow_schema(name: str) -> pa.Schema:
+    """:func:`schema.arrow_schema`, built once per table (it is asked for on every batch)."""
+    return schema.arrow_schema(name)
+
+
 def _timestamp_columns(
     declared: Iterable[schema.Column],
-    columns: list[list[Any]],
-    extras: list[dict[str, Any]] | None,
+    columns: list[tuple[Any, ...]],
+    extras: Sequence[dict[str, Any]] | None,
 ) -> list[pa.Array]:
     """A table's timestamp columns, in order, parsed in one call (the fixed cost is per call)."""
     pairs = [(c.name, v) for c, v in zip(declared, columns, strict=True) if c.kind == "timestamp"]
@@ -281,11 +288,13 @@ def _timestamp_columns(
 def _arrow_table(name: str, rows: list[tuple[Any, ...]], pages: dict[str, str]) -> pa.Table:
     """One table's row tuples as an Arrow table with the declared schema."""
     table = schema.TABLES[name]
-    arrow_schema = schema.arrow_schema(name)
+    arrow_schema = _arrow_schema(name)
     if not rows:
         return arrow_schema.empty_table()
-    columns = [list(col) for col in zip(*rows, strict=True)]
-    extras: list[dict[str, Any]] | None = columns[-1] if table.columns[-1].name == "extra" else None
+    columns = list(zip(*rows, strict=True))  # tuples: Arrow reads any sequence
+    extras: Sequence[dict[str, Any]] | None = (
+        columns[-1] if table.columns[-1].name == "extra" else None
+    )
     stamps = _timestamp_columns(table.columns, columns, extras)
     arrays: list[pa.Array] = []
     for col, values in zip(table.columns, columns, strict=True):
