@@ -327,10 +327,26 @@ def _worker_count(items: list[Any], workers: int | None) -> int:
     return max(1, workers)
 
 
+def _os_threads() -> int:
+    """Threads of this process as the OS counts them (native ones too: Arrow's pool, Rust
+    runtimes such as deltalake's), which ``threading`` does not see; 0 when unknown."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
+
+
 def _can_fork() -> bool:
-    """Fork is fast (nothing to re-import) and safe here: Linux, and no other thread running."""
-    return sys.platform == "linux" and threading.active_count() == 1
+    """Fork is fast (nothing to re-import) and safe here: Linux, and no other thread running,
+    Python's or native (a fork copies locks other threads hold; Python 3.12+ warns)."""
+    return sys.platform == "linux" and threading.active_count() == 1 and _os_threads() == 1
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
-    return multiprocessing.get_context("fork" if _can_fork() else "spawn")
+    """fork where safe; else forkserver (children forked from a clean single-threaded server)
+    where the platform has it, else spawn."""
+    if _can_fork():
+        return multiprocessing.get_context("fork")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
