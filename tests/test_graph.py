@@ -365,3 +365,30 @@ def test_a_truncated_snapshot_reads_as_unfetched_not_removed(fleet: ArmEmulator)
     missing = set(full.registries["registry_id"]) - set(cut.registries["registry_id"])
     assert missing and set(changes["change"]) == {"unfetched"}
     assert set(changes["registry_id"]) == missing
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"subscription_ids": [1]}, "subscription_ids"),
+        ({"resource_group": 1}, "resource_group"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"backoff_base": -1}, "backoff_base"),
+        ({"timeout": float("nan")}, "timeout"),
+        ({"credential": "a-token-str"}, "credential"),
+        ({"raw_dir": 5}, "raw_dir"),
+    ],
+)
+def test_fetch_graph_checks_arguments_as_fetch_registries_does(
+    fleet: ArmEmulator, kwargs: dict[str, Any], argument: str
+) -> None:
+    from mlreg_frames.errors import InvalidArgumentError
+
+    options = {"endpoint": fleet.endpoint, "credential": fleet.credential(), **kwargs}
+    with pytest.raises(InvalidArgumentError) as graph_error:
+        fetch_graph(**options)
+    with pytest.raises(InvalidArgumentError) as arm_error:
+        fetch_registries(source="graph", **options)
+    assert graph_error.value.argument == arm_error.value.argument == argument
+    assert str(graph_error.value) == str(arm_error.value)
+    assert fleet.count() == 0

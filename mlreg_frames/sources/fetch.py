@@ -25,7 +25,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import sys
@@ -46,6 +45,7 @@ from ..errors import FetchError, InvalidArgumentError
 from ..flatten import engine, frames
 from ..pages import Page, write_page
 from ..tables import RegistryTables
+from .arguments import CommonArguments, number_argument, text_argument
 from .auth import (
     TokenCredential,
     check_endpoint,
@@ -208,92 +208,6 @@ def _unexpected(exc: Exception, scope: Scope, doing: str) -> FetchError:
 
 
 # --- arguments ----------------------------------------------------------------------------
-
-
-def _text_argument(name: str, value: object, *, allow_none: bool = True) -> str | None:
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(
-            f"{name} must be a non-empty str{' or None' if allow_none else ''}, got {value!r}",
-            argument=name,
-        )
-    return value
-
-
-def _subscription_id(value: object, position: int | None) -> str:
-    where = "subscription_ids" if position is None else f"subscription_ids[{position}]"
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(
-            f"{where} must be a subscription id (a non-empty str), got {value!r}",
-            argument="subscription_ids",
-        )
-    if any(c in value.strip() for c in "/?#\\%") or not value.strip().isprintable():
-        raise InvalidArgumentError(
-            f"{where} {value!r} is not a subscription id (no '/', '?', '#', '%' or '\\\\'); "
-            "pass the GUID shown by `az account list`",
-            argument="subscription_ids",
-        )
-    return value
-
-
-def _subscription_ids(value: object) -> str | list[str] | Iterator[str] | None:
-    """Checked subscription ids: a list is checked whole now, an iterator item by item."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return _subscription_id(value, None)
-    if isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
-        raise InvalidArgumentError(
-            "subscription_ids must be a subscription id (str), a list of them, or None for "
-            f"every subscription the identity sees; got {type(value).__name__} {value!r}",
-            argument="subscription_ids",
-        )
-    if isinstance(value, Iterator):
-        return (_subscription_id(v, i) for i, v in enumerate(value))
-    return [_subscription_id(v, i) for i, v in enumerate(value)]
-
-
-def _number(name: str, value: object, minimum: float, *, whole: bool = False) -> Any:
-    ok = isinstance(value, int) if whole else isinstance(value, (int, float))
-    if (
-        not ok
-        or isinstance(value, bool)
-        or not math.isfinite(value)  # type: ignore[arg-type]
-        or value < minimum  # type: ignore[operator]
-    ):
-        kind = "a whole number" if whole else "a number"
-        raise InvalidArgumentError(
-            f"{name} must be {kind} of at least {minimum:g}, got {value!r}", argument=name
-        )
-    return value
-
-
-def _timeout(value: object) -> tuple[float, float]:
-    parts = value if isinstance(value, tuple) else (value, value)
-    if len(parts) != 2:
-        raise InvalidArgumentError(
-            f"timeout must be seconds or a (connect, read) pair, got {value!r}",
-            argument="timeout",
-        )
-    for part in parts:
-        if isinstance(part, bool) or not isinstance(part, (int, float)) or not part > 0:
-            raise InvalidArgumentError(
-                f"timeout must be seconds above 0 or a (connect, read) pair of them, got {value!r}",
-                argument="timeout",
-            )
-        if not math.isfinite(part):
-            raise InvalidArgumentError(f"timeout must be finite, got {value!r}", argument="timeout")
-    return float(parts[0]), float(parts[1])
-
-
-def _check_credential(credential: object) -> None:
-    if credential is not None and not callable(getattr(credential, "get_token", None)):
-        raise InvalidArgumentError(
-            f"credential must have a get_token(scope) method (an azure-identity credential or "
-            f"StaticTokenCredential), got {type(credential).__name__}",
-            argument="credential",
-        )
 
 
 # --- scopes -------------------------------------------------------------------------------
@@ -626,21 +540,15 @@ def fetch_registries(
         raise InvalidArgumentError(
             "management_groups needs source='graph' (--source graph)", argument="management_groups"
         )
-    subscription_ids = _subscription_ids(subscription_ids)
-    resource_group = _text_argument("resource_group", resource_group)
-    _text_argument("api_version", api_version, allow_none=False)
-    _text_argument("endpoint", endpoint, allow_none=False)
-    max_workers = _number("max_workers", max_workers, 1, whole=True)
-    max_attempts = _number("max_attempts", max_attempts, 1, whole=True)
-    max_retry_after = _number("max_retry_after", max_retry_after, 0)
-    backoff_base = _number("backoff_base", backoff_base, 0)
-    timeout = _timeout(timeout)
+    text_argument("api_version", api_version, allow_none=False)
+    max_workers = number_argument("max_workers", max_workers, 1, whole=True)
+    common = CommonArguments.checked(
+        subscription_ids, resource_group, endpoint, timeout, max_attempts, max_retry_after,
+        backoff_base, credential, raw_dir,
+    )  # fmt: skip
+    subscription_ids, resource_group = common.subscription_ids, common.resource_group
+    timeout = common.timeout
     limits = FetchLimits(max_pages, max_page_bytes, request_timeout)
-    _check_credential(credential)
-    if raw_dir is not None and not isinstance(raw_dir, (str, os.PathLike)):
-        raise InvalidArgumentError(
-            f"raw_dir must be a folder path or None, got {raw_dir!r}", argument="raw_dir"
-        )
     if source == "graph":
         return fetch_graph(
             subscription_ids, resource_group, management_groups=management_groups,

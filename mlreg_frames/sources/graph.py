@@ -43,6 +43,7 @@ from ..errors import FetchError, FlattenError, PaginationError
 from ..flatten.engine import flatten
 from ..pages import Page, write_page
 from ..tables import RegistryTables
+from .arguments import CommonArguments
 from .auth import (
     TokenCredential,
     check_endpoint,
@@ -301,6 +302,12 @@ def fetch_graph(
 
         >>> tables = fetch_graph(management_groups=["Prod"])   # doctest: +SKIP
     """
+    common = CommonArguments.checked(
+        subscription_ids, resource_group, endpoint, timeout, max_attempts, max_retry_after,
+        backoff_base, credential, raw_dir,
+    )  # fmt: skip
+    subscription_ids, resource_group = common.subscription_ids, common.resource_group
+    timeout = common.timeout
     if not 1 <= top <= MAX_TOP:
         raise FetchError(
             f"top={top} is out of range; Resource Graph pages hold 1 to {MAX_TOP} rows"
