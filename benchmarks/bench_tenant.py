@@ -39,7 +39,7 @@ ONE_SOURCE_ONLY = [
 
 def tenant(n_subscriptions: int, busy: int, seed: int) -> tuple[list[dict], list[dict]]:
     """(registries, subscriptions): ``busy`` subscriptions with 1-3 registries, the rest empty."""
-    from mlreg_frames.synth.fleet import generate_fleet, subscriptions
+    from mlreg_frames.synth import generate_fleet, subscriptions
 
     fleet = generate_fleet(busy * 2, busy, seed=seed)
     per_sub: Counter[str] = Counter()

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..errors import CostExportError
 from ..tables import RegistryTables
-from .exposure import cost_drivers, norm_region, registry_regions
+from .regions import cost_drivers, norm_region, registry_regions
 
 __all__ = [
     "COST_COLUMNS",

@@ -4,9 +4,9 @@ Pure pandas on a :class:`~mlreg_frames.tables.RegistryTables`; no I/O, no plotti
 are compared the way ARM compares them (case and spaces ignored), so every ``location``
 these functions return is normalised: ``"East US"`` becomes ``"eastus"``.
 
-This module is the public face and the exposure findings (:func:`exposure`, :data:`FINDINGS`,
-:data:`SEVERITY`); the region and cost-driver summaries live in :mod:`mlreg_frames.analysis.regions`
-and are re-exported here, so ``analysis.region_summary`` and the like keep working.
+This module holds the exposure findings (:func:`exposure`, :data:`FINDINGS`, :data:`SEVERITY`);
+the region and cost-driver summaries live in :mod:`mlreg_frames.analysis.regions`, and
+:mod:`mlreg_frames.analysis` is the public face of both.
 
 Example::
 
@@ -25,27 +25,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..tables import RegistryTables
-from .regions import (
-    cost_drivers,
-    norm_region,
-    region_summary,
-    registry_info,
-    registry_regions,
-    replicas,
-    replication_matrix,
-)
+from .regions import norm_region, registry_info
 
-__all__ = [
-    "FINDINGS",
-    "SEVERITY",
-    "cost_drivers",
-    "exposure",
-    "norm_region",
-    "region_summary",
-    "registry_regions",
-    "replicas",
-    "replication_matrix",
-]
+__all__ = ["FINDINGS", "SEVERITY", "exposure"]
 
 SEVERITY = pd.CategoricalDtype(["info", "low", "medium", "high"], ordered=True)
 """Ordered severities, least to most severe: ``findings.severity >= "medium"`` works."""

@@ -231,7 +231,7 @@ class ArmModel:
         cls: type[_M], n_registries: int, n_subscriptions: int = 3, *, seed: int = 0, **options: Any
     ) -> _M:
         """Serve a generated fleet (:func:`mlreg_frames.synth.generate_fleet`)."""
-        from ..synth.fleet import generate_fleet, subscriptions
+        from ..synth import generate_fleet, subscriptions
 
         fleet = generate_fleet(n_registries, n_subscriptions, seed=seed)
         options.setdefault("subscriptions", subscriptions(fleet))

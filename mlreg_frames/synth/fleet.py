@@ -18,7 +18,7 @@ regenerate it with::
 
 Example::
 
-    >>> from mlreg_frames.synth.fleet import generate_fleet, paginate
+    >>> from mlreg_frames.synth import generate_fleet, paginate
     >>> fleet = generate_fleet(10, 2, seed=1)
     >>> len(fleet), fleet[0]["type"]
     (10, 'Microsoft.MachineLearningServices/registries')
@@ -35,18 +35,12 @@ from datetime import datetime, timedelta, timezone
 from itertools import accumulate
 from typing import Any
 
-from .pages import default_next_link, paginate, subscription_entry, subscriptions
-
 __all__ = [
     "API_SHAPES",
     "IDENTITY_KINDS",
     "PE_STATES",
     "REGIONS",
-    "default_next_link",
     "generate_fleet",
-    "paginate",
-    "subscription_entry",
-    "subscriptions",
 ]
 
 API_SHAPES = ("2025-09-01", "2023-04-01")

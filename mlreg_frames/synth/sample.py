@@ -36,7 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .fleet import default_next_link, generate_fleet, paginate, subscription_entry, subscriptions
+from .fleet import generate_fleet
+from .pages import default_next_link, paginate, subscription_entry, subscriptions
 
 __all__ = [
     "COST_COLUMNS",
