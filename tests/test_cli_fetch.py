@@ -293,3 +293,45 @@ def test_chart_and_summary_give_one_number_for_unmatched_cost() -> None:
     figure.clf()
     amount = line.split(": ", 1)[1]  # e.g. "474 USD"
     assert any(f"{amount} matched no registry" in caption for caption in captions), (line, captions)
+
+
+@pytest.mark.parametrize("source", ["arm", "graph"])
+def test_a_fetch_that_fails_at_once_prints_one_line_and_no_progress_bar(
+    tmp_path: Path, source: str
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = ["fetch", "--endpoint", f"http://127.0.0.1:{port}", "--token-env", "MLREG_TEST_TOKEN"]
+    args += ["--out", str(tmp_path), "--max-attempts", "1", "--source", source]
+    result = CliRunner().invoke(
+        main, [*args, "-s", "00000000-0000-0000-0000-000000000001"], env=ENV
+    )
+    assert result.exit_code == 1, result.output
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.output and "cli-token" not in result.output
+
+
+def test_the_progress_bar_appears_once_pages_arrive(arm: ArmEmulator, tmp_path: Path) -> None:
+    args = ["fetch", "--endpoint", arm.endpoint, "--token-env", "MLREG_TEST_TOKEN"]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path)], env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "scopes:" in result.stderr and "registries=" in result.stderr
+
+
+@pytest.mark.parametrize("groups", [[""], ["  "], "", [None]])
+def test_an_empty_management_group_never_widens_the_query(arm: ArmEmulator, groups: object) -> None:
+    from mlreg_frames.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match="management"):
+        mf.fetch_registries(
+            source="graph", management_groups=groups, endpoint=arm.endpoint,
+            credential=arm.credential(),
+        )  # fmt: skip
+    assert arm.count() == 0
+    result = CliRunner().invoke(
+        main, ["fetch", "--source", "graph", "-m", "", "--token-env", "MLREG_TEST_TOKEN"], env=ENV
+    )
+    assert result.exit_code == 2 and "must not be empty" in result.stderr, result.output

@@ -91,6 +91,7 @@ def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
     "-m",
     "management_groups",
     multiple=True,
+    type=NonEmpty(),
     help="With --source graph: every subscription under this management group (repeat).",
 )
 @click.option("--cloud", type=click.Choice(sorted(CLOUDS)), default=None, help="Cloud preset.")

@@ -129,26 +129,40 @@ class Scope:
 
 
 class _Progress:
-    """A tqdm bar over scopes with pages, registries, retries and failures as postfix."""
+    """A tqdm bar over scopes with pages, registries, retries and failures as postfix.
+
+    The bar appears with the first page received, not before: a fetch that fails at once
+    (no network, a refused endpoint) prints its one-line error and nothing else.
+    """
 
     def __init__(self, enabled: bool):
         self._lock = threading.Lock()
         self.counts = {"pages": 0, "registries": 0, "retries": 0, "failed": 0}
+        self._enabled = enabled
         self._bar: Any = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=None, desc="scopes", unit="scope", file=sys.stderr)
+        self._total = 0
+        self._done = 0
 
     def _bump(self, scopes: int = 0, done: int = 0, **counts: int) -> None:
         with self._lock:
             for key, value in counts.items():
                 self.counts[key] += value
-            if self._bar is not None:
+            self._total += scopes
+            self._done += done
+            if self._bar is None:
+                if not (self._enabled and self.counts["pages"]):
+                    return
+                from tqdm.auto import tqdm
+
+                self._bar = tqdm(
+                    total=self._total or None, initial=self._done, desc="scopes", unit="scope",
+                    file=sys.stderr,
+                )  # fmt: skip
+            else:
                 if scopes:
-                    self._bar.total = (self._bar.total or 0) + scopes
-                self._bar.set_postfix(self.counts, refresh=False)
+                    self._bar.total = self._total
                 self._bar.update(done)
+            self._bar.set_postfix(self.counts, refresh=False)
 
     def scope_added(self) -> None:
         self._bump(scopes=1)

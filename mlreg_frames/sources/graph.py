@@ -252,6 +252,29 @@ def _flatten(
         return flatten(ordered(good), provenance=provenance)
 
 
+class _PageBar:
+    """A tqdm bar over pages that appears with the first page, so a query that fails at once
+    prints only its one-line error."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def update(self, pages: int) -> None:
+        if self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(desc="graph pages", unit="page", file=sys.stderr)
+        self._bar.update(pages)
+
+    def set_postfix(self, **values: Any) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix(**values)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
 def fetch_graph(
     subscription_ids: str | Iterable[str] | None = None,
     resource_group: str | None = None,
@@ -326,11 +349,7 @@ def fetch_graph(
     )
     raw = Path(raw_dir) if raw_dir is not None else None
     fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(desc="graph pages", unit="page", file=sys.stderr)
+    bar = _PageBar() if progress else None
     reads: dict[GraphScope, _Read] = {}
     try:
         for scope in scopes:  # one at a time: ARG's quota is per user, not per scope

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import FetchError
+from ..errors import FetchError, InvalidArgumentError
 
 __all__ = [
     "MAX_SUBSCRIPTIONS_PER_REQUEST",
@@ -138,9 +138,13 @@ def _unique(values: str | Iterable[str] | None, *, lower: bool) -> list[str]:
         values = [values]
     out: dict[str, None] = {}
     for value in values:
-        text = str(value).strip()
-        if text:
-            out.setdefault(text.lower() if lower else text)
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidArgumentError(
+                f"every management group or subscription id must be a non-empty str, got {value!r}",
+                argument="management_groups" if not lower else "subscription_ids",
+            )
+        text = value.strip()
+        out.setdefault(text.lower() if lower else text)
     return list(out)
 
 
@@ -156,6 +160,12 @@ def graph_scopes(
     """
     subs = _unique(subscription_ids, lower=True)
     groups = _unique(management_groups, lower=False)
+    if management_groups is not None and not groups:
+        # an empty name must not widen the query to the whole tenant
+        raise InvalidArgumentError(
+            f"management_groups must name at least one management group, got {management_groups!r}",
+            argument="management_groups",
+        )
     if subs and groups:
         raise FetchError(
             "pass subscription ids or management groups, not both: Resource Graph reads "
