@@ -4,7 +4,8 @@
 bearer token may go (and scrubs it from errors and logs), :mod:`.policy` decides what to retry
 and how long to wait, :mod:`.limits` bounds pages, bytes and time, :mod:`.client` is the
 paging HTTP client and :mod:`.fetch` reads many scopes at once into
-:class:`~mlreg_frames.RegistryTables`;
+:class:`~mlreg_frames.RegistryTables` (:mod:`.walker` walks their pages on one thread while
+the requests are in flight);
 :mod:`.graph` does the same with one Resource Graph query per tenant, management group or
 1,000 subscriptions (:mod:`.graphclient` paces it by ARG's quota headers).
 """

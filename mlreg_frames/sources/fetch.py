@@ -6,11 +6,11 @@ pool sharing one connection pool. Pages within a scope are read in order; scopes
 A failing scope never drops the others: whatever goes wrong inside it (an ARM error, a broken
 or endless page chain, a limit, a payload the flattener refuses, an unexpected exception)
 becomes a row of ``tables.fetch_errors`` with an ``error_code``, and only when every scope
-fails does the call raise. Each scope's pages are flattened in the worker thread as they
-arrive (in batches of :data:`FLATTEN_BATCH` pages), so parsing overlaps the other scopes'
-network waits and at most a few pages per worker are held as JSON. HTTP, retries, limits and
-the token guard live in :mod:`mlreg_frames.sources.client`; turning pages into tables in
-:mod:`mlreg_frames.flatten`.
+fails does the call raise. The workers read and parse pages; each scope's pages go in batches
+of :data:`FLATTEN_BATCH` to one walker thread (:mod:`.walker`) that turns them into Arrow
+columns while the workers wait on the network, and at most a few pages per worker are held as
+JSON. HTTP, retries, limits and the token guard live in :mod:`mlreg_frames.sources.client`;
+turning pages into tables in :mod:`mlreg_frames.flatten`.
 
 Example::
 
@@ -31,7 +31,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,7 @@ from .limits import (
     DEFAULT_REQUEST_TIMEOUT,
     FetchLimits,
 )
+from .walker import PageWalker, Part, ScopeResult
 
 __all__ = [
     "API_VERSION",
@@ -85,8 +86,9 @@ SKIPPED_STATES = frozenset({"disabled", "deleted"})
 """Subscription states that are recorded as skipped instead of listed."""
 
 FLATTEN_BATCH = 4
-"""Pages of one scope flattened together: the JSON alive per worker is at most this many pages
-(plus the one in flight); the tables built from them are far smaller."""
+"""Pages of one scope handed to the walker together: the JSON alive per worker is at most this
+many pages (plus the one in flight, plus its share of the walker's queue of ``max_workers``
+batches); the tables built from them are far smaller."""
 
 _PROVIDER = "providers/Microsoft.MachineLearningServices/registries"
 _ARCHIVE_FAILED = "RawArchiveUnwritable"
@@ -324,24 +326,8 @@ def _subscription_entry(entry: object, rows: list[dict]) -> tuple[Scope | None, 
 
 # The hand-off to the flattener is at the Arrow level: ``flatten()`` turns its result into
 # pandas on every call (tens of ms for seven tables), which per scope would cost more than the
-# parse; walking each batch to Arrow in the worker and converting once at the end gives
-# exactly ``flatten(pages)`` (same chunk walk, same merge) at the cost of one conversion.
-_Part = tuple[str, Any]  # (archive name of the batch's first page, engine chunk result)
-
-
-@dataclass
-class _ScopeResult:
-    """What one scope gave: flattened parts, the number of pages read, and the error that
-    stopped it (fetch) or left it out (flatten)."""
-
-    parts: list[_Part] = field(default_factory=list)
-    pages: int = 0
-    error: FetchError | None = None
-    left_out: BaseException | None = None
-
-    @property
-    def failed(self) -> bool:
-        return self.error is not None or self.left_out is not None
+# parse; walking each batch to Arrow (in the walker thread) and converting once at the end
+# gives exactly ``flatten(pages)`` (same chunk walk, same merge) at the cost of one conversion.
 
 
 def _read_scope(
@@ -351,27 +337,26 @@ def _read_scope(
     raw_dir: Path | None,
     progress: _Progress,
     stop: threading.Event,
-) -> _ScopeResult:
-    """Read one scope's pages and flatten them as they arrive, in batches.
+    walker: PageWalker,
+) -> ScopeResult:
+    """Read one scope's pages and hand them to the walker in batches as they arrive.
 
     Any failure while listing ends the scope (the pages read are kept); any failure while
-    flattening leaves the whole scope out; both are recorded in the result, never raised.
-    Only a failure to write the raw archive the caller asked for is raised. ``stop`` is set
-    when the fetch is abandoned (Ctrl-C, an error elsewhere): the scope then ends after the
-    page in flight.
+    walking leaves the whole scope out (the walker records it); both are recorded in the
+    result, never raised. Only a failure to write the raw archive the caller asked for is
+    raised. ``stop`` is set when the fetch is abandoned (Ctrl-C, an error elsewhere): the
+    scope then ends after the page in flight.
     """
-    result = _ScopeResult()
+    result = ScopeResult()
     try:
-        _read_pages(client, scope, api_version, raw_dir, progress, stop, result)
+        _read_pages(client, scope, api_version, raw_dir, progress, stop, walker, result)
     except FetchError as exc:
         if exc.code == _ARCHIVE_FAILED:
             raise
         result.error = exc
     except Exception as exc:  # a safety net: whatever it is, it is this scope's failure only
         result.error = _unexpected(exc, scope, "reading")
-        result.pages = sum(chunk[1] for _, chunk in result.parts)  # what is kept
-    if result.left_out is not None:
-        result.parts = []
+        result.pages = result.handed  # what is kept
     return result
 
 
@@ -382,9 +367,10 @@ def _read_pages(
     raw_dir: Path | None,
     progress: _Progress,
     stop: threading.Event,
-    result: _ScopeResult,
+    walker: PageWalker,
+    result: ScopeResult,
 ) -> None:
-    """The loop of :func:`_read_scope`: pages in, batches walked, failures into ``result``."""
+    """The loop of :func:`_read_scope`: pages in, batches handed over, failures into ``result``."""
     batch: list[tuple[str, Page]] = []
     listing = client.iter_pages(
         scope.list_path,
@@ -421,21 +407,10 @@ def _read_pages(
                 ) from exc
         batch.append((name, page))
         progress.page(len(page.registries) if isinstance(page.registries, list) else 0)
-        if len(batch) >= FLATTEN_BATCH and result.left_out is None:
-            _flatten_batch(batch, result)
+        if len(batch) >= FLATTEN_BATCH:
+            walker.submit(batch, result)
             batch = []
-    if batch and result.left_out is None:
-        _flatten_batch(batch, result)
-
-
-def _flatten_batch(batch: list[tuple[str, Page]], result: _ScopeResult) -> None:
-    """Walk a batch of pages to Arrow (the CPU work, overlapping other scopes' waits)."""
-    try:
-        chunk = engine._flatten_chunk([page for _, page in batch], 0)
-    except Exception as exc:  # a payload the flattener refuses: the scope is left out
-        result.left_out = exc
-        return
-    result.parts.append((batch[0][0], chunk))
+    walker.submit(batch, result)
 
 
 def _page(received: ListPage, api_version: str) -> Page:
@@ -448,7 +423,7 @@ def _page(received: ListPage, api_version: str) -> Page:
     )
 
 
-def _combine(parts: list[_Part], provenance: dict[str, Any]) -> RegistryTables:
+def _combine(parts: list[Part], provenance: dict[str, Any]) -> RegistryTables:
     """The scopes' tables as one, exactly as ``flatten`` of all pages in archive order.
 
     Parts are put in archive order (scope, then page); a registry found in several parts is
@@ -592,24 +567,27 @@ def fetch_registries(
     fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     rows: list[dict] = []
     futures: dict[Scope, Future] = {}
-    parts: list[_Part] = []
+    parts: list[Part] = []
     failures: list[FetchError] = []
     pool = ThreadPoolExecutor(max_workers, thread_name_prefix="mlreg-fetch")
     stop = threading.Event()
     cleanup = contextlib.ExitStack()
     cleanup.enter_context(paused_gc())  # the walk builds many objects that live on: no rescans
+    walker = PageWalker(capacity=max_workers, stop=stop)
     try:
         client.token()  # a credential that gives no usable token fails once, before any request
         for scope in _subscription_scopes(client, subscription_ids, resource_group, rows):
             if scope not in futures:
                 bar.scope_added()
                 futures[scope] = pool.submit(
-                    _read_scope, client, scope, api_version, raw, bar, stop
+                    _read_scope, client, scope, api_version, raw, bar, stop, walker
                 )
                 futures[scope].add_done_callback(bar.scope_done)
-        for scope, future in futures.items():
-            result: _ScopeResult = future.result()
-            parts += result.parts
+        results = {scope: future.result() for scope, future in futures.items()}
+        walker.close()  # every batch handed over is walked: the results are complete
+        for scope, result in results.items():
+            if result.left_out is None:  # a scope the flattener refused is left out whole
+                parts += result.parts
             if result.error is not None:
                 error = result.error
                 failures.append(error)
@@ -624,6 +602,7 @@ def fetch_registries(
     finally:
         stop.set()  # on Ctrl-C or an error, running scopes end after their page in flight
         pool.shutdown(wait=True, cancel_futures=True)
+        walker.close()
         bar.close()
         if own_session:
             session.close()

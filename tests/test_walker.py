@@ -1,0 +1,136 @@
+"""The fetch's walker thread: one thread walks every scope's pages, a bounded queue feeds it,
+a refused payload leaves its whole scope out, and a stopped fetch never waits on it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import mlreg_frames as mf
+from mlreg_frames.emulator import ArmEmulator
+from mlreg_frames.flatten import engine, parse_arm_id
+from mlreg_frames.pages import Page
+from mlreg_frames.sources import walker as walker_module
+from mlreg_frames.sources.fetch import FLATTEN_BATCH, fetch_registries
+from mlreg_frames.sources.walker import PageWalker, ScopeResult
+from mlreg_frames.synth import generate_fleet
+
+FAST: dict[str, Any] = {"max_attempts": 3, "backoff_base": 0.01, "max_retry_after": 0.05}
+
+
+def _fetch(arm: ArmEmulator, **kwargs: Any) -> mf.RegistryTables:
+    return fetch_registries(endpoint=arm.endpoint, credential=arm.credential(), **FAST, **kwargs)
+
+
+def _page(name: str) -> list[tuple[str, Page]]:
+    return [(name, Page({"value": []}, source=name))]
+
+
+def _held_walk(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make the walk wait at a gate; returns (entered: a walk is waiting, gate: let it go)."""
+    entered, gate = threading.Event(), threading.Event()
+    walk = engine._flatten_chunk
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        gate.wait(10)
+        return walk(*args, **kwargs)
+
+    monkeypatch.setattr(walker_module.engine, "_flatten_chunk", held)
+    return entered, gate
+
+
+def test_every_batch_is_walked_on_the_one_walker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: set[str] = set()
+    walk = engine._flatten_chunk
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return walk(*args, **kwargs)
+
+    monkeypatch.setattr(walker_module.engine, "_flatten_chunk", recording)
+    with ArmEmulator.from_fleet(40, 8, seed=5, page_size=2, latency=0.005) as arm:
+        tables = _fetch(arm, max_workers=8)
+        assert len(tables.registries) == 40
+    assert threads == {"mlreg-walk"}
+
+
+def test_a_payload_refused_in_a_later_batch_leaves_the_whole_scope_out() -> None:
+    registries = generate_fleet(60, 3, seed=7)
+    victim = parse_arm_id(registries[0]["id"])[0]
+    own = [i for i, r in enumerate(registries) if parse_arm_id(r["id"])[0] == victim]
+    assert len(own) > 2 * FLATTEN_BATCH  # with one registry a page: batches walk before it
+    last = own[-1]
+    registries[last] = {**registries[last], "properties": {"regionDetails": "not a list"}}
+    with ArmEmulator(registries, page_size=1) as arm:
+        tables = _fetch(arm, max_workers=4)
+    errors = tables.fetch_errors
+    assert errors["scope"].tolist() == [f"/subscriptions/{victim}"]
+    assert errors["error_code"].tolist() == ["FlattenError"]
+    assert "left out" in errors["message"].iloc[0]
+    kept = set(tables.registries["registry_id"])
+    assert not {r["id"].lower() for i, r in enumerate(registries) if i in own} & kept
+    others = {r["id"].lower() for i, r in enumerate(registries) if i not in own}
+    assert kept == others
+    for name in ("regions", "storage", "acr", "identities", "pe_connections", "tags"):
+        assert set(tables[name]["registry_id"]) <= others, name
+
+
+def test_a_full_queue_holds_the_worker_back_until_the_walker_takes_a_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entered, gate = _held_walk(monkeypatch)
+    walker = PageWalker(capacity=1, stop=threading.Event())
+    result = ScopeResult()
+    walker.submit(_page("a"), result)
+    assert entered.wait(5)  # taken by the walker, which now waits at the gate
+    walker.submit(_page("b"), result)  # fills the queue
+    third = threading.Thread(target=walker.submit, args=(_page("c"), result))
+    third.start()
+    third.join(0.3)
+    assert third.is_alive()  # the worker waits: pages do not pile up
+    assert result.handed == 2
+    gate.set()
+    third.join(5)
+    assert not third.is_alive()
+    walker.close()
+    assert [name for name, _ in result.parts] == ["a", "b", "c"]
+    assert result.handed == 3 and result.left_out is None
+
+
+def test_a_stopped_fetch_never_waits_on_a_full_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    entered, gate = _held_walk(monkeypatch)
+    stop = threading.Event()
+    walker = PageWalker(capacity=1, stop=stop)
+    result = ScopeResult()
+    walker.submit(_page("a"), result)
+    assert entered.wait(5)
+    walker.submit(_page("b"), result)
+    blocked = threading.Thread(target=walker.submit, args=(_page("c"), result))
+    blocked.start()
+    stop.set()
+    blocked.join(2)
+    assert not blocked.is_alive()  # it gave up the batch: the fetch is abandoned
+    gate.set()
+    started = time.monotonic()
+    walker.close()
+    assert time.monotonic() - started < 5
+    assert [name for name, _ in result.parts] == ["a"]  # the one taken before the stop
+    walker.submit(_page("d"), result)  # after the stop: dropped at once
+    assert result.handed == 2
+
+
+def test_batches_of_a_scope_already_left_out_are_not_handed_over() -> None:
+    walker = PageWalker(capacity=4, stop=threading.Event())
+    result = ScopeResult()
+    bad = [("x", Page({"value": "not a list"}, source="x"))]
+    walker.submit(bad, result)
+    walker.close()
+    assert isinstance(result.left_out, mf.FlattenError)
+    walker = PageWalker(capacity=4, stop=threading.Event())
+    walker.submit(_page("y"), result)
+    walker.close()
+    assert result.parts == [] and result.handed == 1
