@@ -7,11 +7,16 @@ produces the same seven tables, measured side by side in one run:
   subscription's ``nextLink`` s one after another with ``requests`` (a keep-alive session,
   ``response.json()``), then ``mf.flatten`` the registries;
 * **naive 16-thread loop**: the same per subscription on a 16-thread pool, then flatten;
-* **fetch_registries** with its defaults (16 workers, orjson, pages walked as they arrive).
+* **fetch_registries** with its defaults (16 workers, orjson, pages walked as they arrive on
+  one walker thread).
 
-Two cases: ``light`` (48 subscriptions x 3 small pages) and ``full-page`` (48 subscriptions x
-about 120 registries in pages of 50, issue 11). Target: fetch_registries at least 8x the
-sequential loop on both. Also printed: the ratio of the fetch to the larger of two floors,
+Four cases: ``light`` (48 subscriptions x 3 small pages) and ``full-page`` (48 subscriptions x
+about 120 registries in pages of 50, issue 11), with the target: fetch_registries at least 8x
+the sequential loop. Two more shapes are reported, judged by no target: ``small-pages`` (the
+full-page fleet in pages of 25: twice the requests, the network dominates) and ``big-pages``
+(48 subscriptions x about 400 registries in pages of 200, 19,200 registries: the CPU dominates,
+so the sequential loop's parse weighs more and no client can approach the network floor).
+Also printed: the ratio of the fetch to the larger of two floors,
 
 * network floor: the makespan of every scope's pages x latency on the 16 workers (plus the
   subscription list), i.e. the wall time with free CPU;
@@ -60,7 +65,10 @@ class Case:
 CASES = {
     "light": Case("light", 48, 15, 1000, 3, 50.0),
     "full-page": Case("full-page", 48, 120, 50, None, 50.0),
+    "small-pages": Case("small-pages", 48, 120, 25, None, 50.0),
+    "big-pages": Case("big-pages", 48, 400, 200, None, 50.0),
 }
+TARGETED = ("light", "full-page")  # the cases issue 11 sets the 8x target on
 
 
 def start_emulator(case: Case) -> tuple[subprocess.Popen[str], str]:
@@ -245,11 +253,13 @@ def run_case(case: Case, repeat: int) -> bool:
         f"  fetch / max(floors)         : {fetch_median / floor:6.2f}  (1.00 = no overhead over "
         f"the {'network' if net >= cpu else 'parse'} floor)"
     )
+    targeted = case.name in TARGETED
+    verdict = ("PASS" if speedup >= 8 else "FAIL") if targeted else f"{speedup:.1f}x, no target"
     print(
-        f"  target >= 8x sequential     : {'PASS' if speedup >= 8 else 'FAIL'}; "
+        f"  target >= 8x sequential     : {verdict}; "
         f"every registry fetched: {'PASS' if complete else 'FAIL'}"
     )
-    return speedup >= 8 and complete
+    return (speedup >= 8 or not targeted) and complete
 
 
 def main() -> int:
