@@ -23,17 +23,20 @@ Also printed: the ratio of the fetch to the larger of two floors,
 * parse floor: orjson parsing of every page's bytes plus flattening them, on one thread (the
   GIL serialises this work however many threads run), measured here on the same bytes.
 
-Run: ``python benchmarks/bench_fetch.py [--case full-page|light|all] [--repeat 3]``
+Run: ``python benchmarks/bench_fetch.py [--case full-page|light|...|all] [--repeat 3]
+[--memory]`` (``--memory`` adds the peak Python heap of the naive loop and the fetch, untimed).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import inspect
 import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -198,7 +201,20 @@ def timed(func: Callable[[str], mf.RegistryTables], endpoint: str, repeat: int) 
     return statistics.median(runs), min(runs), tables
 
 
-def run_case(case: Case, repeat: int) -> bool:
+def peak_heap(func: Callable[[str], mf.RegistryTables], endpoint: str) -> float:
+    """Peak Python heap (MB, tracemalloc) while ``func`` runs, above what was live before:
+    the raw JSON held at once shows here. Untimed (tracing slows everything down)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        func(endpoint)
+        return (tracemalloc.get_traced_memory()[1] - base) / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def run_case(case: Case, repeat: int, memory: bool = False) -> bool:
     proc, endpoint = start_emulator(case)
     raw: list[bytes] = []
     try:
@@ -208,6 +224,7 @@ def run_case(case: Case, repeat: int) -> bool:
         naive_median, naive_best, naive = timed(naive_threads, endpoint, repeat)
         fetch_median, fetch_best, tables = timed(the_fetch, endpoint, repeat)
         transfer = transfer_floor(endpoint, repeat)
+        heaps = [peak_heap(f, endpoint) for f in (naive_threads, the_fetch)] if memory else []
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -253,6 +270,11 @@ def run_case(case: Case, repeat: int) -> bool:
         f"  fetch / max(floors)         : {fetch_median / floor:6.2f}  (1.00 = no overhead over "
         f"the {'network' if net >= cpu else 'parse'} floor)"
     )
+    if heaps:
+        print(
+            f"  peak Python heap            : naive {heaps[0]:.0f} MB, fetch_registries "
+            f"{heaps[1]:.0f} MB  (tracemalloc; {megabytes:.0f} MB of JSON in all)"
+        )
     targeted = case.name in TARGETED
     verdict = ("PASS" if speedup >= 8 else "FAIL") if targeted else f"{speedup:.1f}x, no target"
     print(
@@ -266,9 +288,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=[*CASES, "all"], default="all")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the threaded contenders")
+    parser.add_argument(
+        "--memory", action="store_true", help="also the peak Python heap of naive and fetch"
+    )
     args = parser.parse_args()
     cases = list(CASES.values()) if args.case == "all" else [CASES[args.case]]
-    results = [run_case(case, args.repeat) for case in cases]
+    results = [run_case(case, args.repeat, args.memory) for case in cases]
     return 0 if all(results) else 1
 
 
