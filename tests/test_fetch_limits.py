@@ -70,6 +70,7 @@ def _one_scope_fails(arm: ArmEmulator, tables: mf.RegistryTables, victim: str, c
         (Fault("garbage_gzip"), {}, "ContentDecodingError"),
         # a deadline with headroom for the healthy scopes on a loaded machine; the drip needs minutes
         (Fault("drip", delay=0.05), {"request_timeout": 3.0}, "RequestDeadlineExceeded"),
+        (Fault("drip_headers", delay=0.05), {"request_timeout": 3.0}, "RequestDeadlineExceeded"),
         (Fault("foreign_next_link", url="http://127.0.0.1:99999"), {}, "InsecureEndpointError"),
         (Fault("foreign_next_link", url="http://[x"), {}, "InsecureEndpointError"),
         (Fault("foreign_next_link", url="http://a\\@b"), {}, "InsecureEndpointError"),
@@ -108,6 +109,19 @@ def test_a_slow_drip_is_cut_at_the_deadline(fleet: ArmEmulator) -> None:
         _fetch(fleet, victim, request_timeout=0.5, timeout=(2, 30))
     assert 0.5 <= time.monotonic() - started < 5  # not the 30 s read timeout, nor forever
     assert info.value.code == "RequestDeadlineExceeded"
+
+
+def test_dripped_headers_are_cut_at_the_deadline(fleet: ArmEmulator) -> None:
+    # Each header byte comes well inside the read timeout, so only a deadline over the whole
+    # wait stops it: without the watchdog this takes the ~40 s the headers need.
+    victim = _subs(fleet)[0]
+    fleet.add_fault(Fault("drip_headers", match=f"/subscriptions/{victim}/", delay=0.2))
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="deadline") as info:
+        _fetch(fleet, victim, request_timeout=1.0, timeout=(2, 30))
+    assert 1.0 <= time.monotonic() - started < 6
+    assert info.value.code == "RequestDeadlineExceeded"
+    assert fleet.count(victim) == 1  # a deadline is not retried
 
 
 def test_a_declared_huge_body_is_refused_before_reading(fleet: ArmEmulator) -> None:

@@ -98,7 +98,8 @@ class Fault:
     ``url``), ``endless_next_link`` (every page links to a new page, forever). Hostile
     bodies: ``huge`` (a valid page padded to ``size`` bytes), ``gzip_bomb`` (such a page,
     gzip-compressed to a few KiB), ``garbage_gzip`` (``Content-Encoding: gzip`` on bytes that
-    are not gzip), ``drip`` (the normal answer, sent one byte every ``delay`` seconds).
+    are not gzip), ``drip`` (the normal answer, sent one byte every ``delay`` seconds),
+    ``drip_headers`` (the same for the status line and headers, then the body at once).
     ``times`` limits the fault to the first N matching requests (None: always).
 
     Example::
@@ -133,13 +134,15 @@ class Fault:
 class Answer(NamedTuple):
     """One response: status, JSON payload bytes and extra headers; ``status`` 0 = hang up.
 
-    ``drip`` > 0 sends the payload one byte at a time, that many seconds apart.
+    ``drip`` > 0 sends the payload one byte at a time, that many seconds apart;
+    ``drip_headers`` > 0 does so for the status line and headers.
     """
 
     status: int
     payload: bytes = b""
     headers: dict[str, str] | None = None
     drip: float = 0.0
+    drip_headers: float = 0.0
 
 
 def encode(body: Any) -> bytes:
@@ -273,8 +276,13 @@ class ArmModel:
         if fault is not None:
             return _fault_answer(fault, path)
         answer = self._list(path, query, base, target)
-        drip = self._fault(("drip",), path)
-        return answer if drip is None else answer._replace(drip=max(drip.delay, 0.001))
+        drip = self._fault(("drip", "drip_headers"), path)
+        if drip is None:
+            return answer
+        delay = max(drip.delay, 0.001)
+        if drip.kind == "drip":
+            return answer._replace(drip=delay)
+        return answer._replace(drip_headers=delay)
 
     def _items(self, kind: str, match: re.Match[str]) -> list[dict[str, Any]] | Answer:
         if kind == "subscriptions":

@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import MlregFramesError
 from ..sources.auth import StaticTokenCredential
-from .armsim import Answer, ArmModel, Fault, sample_dir
+from .armsim import ArmModel, Fault, sample_dir
 from .graphsim import GraphModel
 
 __all__ = ["ArmEmulator", "Fault", "Request", "sample_dir"]
@@ -209,15 +209,15 @@ class ArmEmulator(ArmModel):
             else:
                 self._connections.discard(conn)
 
-    def _drip(self, handler: _Handler, answer: Answer) -> None:
-        """Send the payload one byte at a time until done, the client leaves or we close."""
+    def _drip(self, handler: _Handler, data: bytes, delay: float) -> None:
+        """Send ``data`` one byte at a time until done, the client leaves or we close."""
         handler.wfile.flush()
-        for index in range(len(answer.payload)):
+        for index in range(len(data)):
             if self._closing.is_set():
                 break
-            handler.wfile.write(answer.payload[index : index + 1])
+            handler.wfile.write(data[index : index + 1])
             handler.wfile.flush()
-            time.sleep(answer.drip)
+            time.sleep(delay)
 
     def _handle(self, handler: _Handler) -> None:
         with self._lock:
@@ -251,9 +251,16 @@ class ArmEmulator(ArmModel):
             handler.send_header("x-ms-request-id", str(uuid.uuid4()))
             for key, value in (answer.headers or {}).items():
                 handler.send_header(key, value)
+            if answer.drip_headers:
+                handler._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
+                head = b"".join(handler._headers_buffer)  # type: ignore[attr-defined]
+                handler._headers_buffer = []  # type: ignore[attr-defined]
+                self._drip(handler, head, answer.drip_headers)
+                handler.wfile.write(answer.payload)
+                return
             handler.end_headers()
             if answer.drip:
-                self._drip(handler, answer)
+                self._drip(handler, answer.payload, answer.drip)
             else:
                 handler.wfile.write(answer.payload)
         except (ConnectionError, ValueError):  # the client gave up, or we closed: stop

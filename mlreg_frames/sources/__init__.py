@@ -2,12 +2,12 @@
 
 :mod:`.auth` resolves the cloud's endpoint and credentials, :mod:`.guard` decides where the
 bearer token may go (and scrubs it from errors and logs), :mod:`.policy` decides what to retry
-and how long to wait, :mod:`.limits` bounds pages, bytes and time, :mod:`.client` is the
-paging HTTP client and :mod:`.fetch` reads many scopes at once into
-:class:`~mlreg_frames.RegistryTables` (:mod:`.walker` walks their pages on one thread while
-the requests are in flight);
-:mod:`.graph` does the same with one Resource Graph query per tenant, management group or
-1,000 subscriptions (:mod:`.graphclient` paces it by ARG's quota headers).
+and how long to wait, :mod:`.limits` bounds pages, bytes and time (:mod:`.watchdog` holds the
+deadline while headers arrive), :mod:`.client` is the paging HTTP client and :mod:`.fetch`
+reads many scopes at once into :class:`~mlreg_frames.RegistryTables` (:mod:`.walker` walks
+their pages on one thread while the requests are in flight); :mod:`.graph` does the same with
+one Resource Graph query per tenant, management group or 1,000 subscriptions
+(:mod:`.graphclient` paces it by ARG's quota headers).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .graph import GRAPH_API_VERSION, fetch_graph
 from .graphclient import GraphClient
 from .guard import request_origin
 from .limits import FetchLimits
+from .watchdog import WatchedAdapter
 
 __all__ = [
     "API_VERSION",
@@ -30,6 +31,7 @@ __all__ = [
     "RetryPolicy",
     "StaticTokenCredential",
     "TokenCredential",
+    "WatchedAdapter",
     "fetch_graph",
     "fetch_registries",
     "request_origin",

@@ -54,8 +54,9 @@ from ..errors import (
 )
 from .auth import TokenCredential, TokenProvider, check_endpoint, is_loopback, origin, token_scope
 from .guard import REDACTOR, Origin, guarded_logger
-from .limits import FetchLimits, read_body
+from .limits import FetchLimits, deadline_exceeded, read_body
 from .policy import RETRYABLE_ERRORS, RetryPolicy, arm_error, parse_retry_after, scrub
+from .watchdog import WatchedAdapter, armed
 
 __all__ = [
     "ERROR_BODY_BYTES",
@@ -81,13 +82,12 @@ ERROR_BODY_BYTES = 2**20
 def make_session(pool_size: int = 10, *, loopback: bool = False) -> requests.Session:
     """A ``requests.Session`` whose connection pool holds ``pool_size`` connections per host.
 
-    Retries are ours, not urllib3's. For loopback endpoints proxy variables are ignored, so
-    a local emulator is reached directly.
+    Its connections report to the deadline watchdog (:mod:`.watchdog`), so ``request_timeout``
+    bounds the wait for headers too. Retries are ours, not urllib3's. For loopback endpoints
+    proxy variables are ignored, so a local emulator is reached directly.
     """
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(
-        pool_connections=4, pool_maxsize=max(1, pool_size), max_retries=0
-    )
+    adapter = WatchedAdapter(pool_connections=4, pool_maxsize=max(1, pool_size), max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     if loopback:
@@ -340,26 +340,34 @@ class ArmClient:
         deadline = self._clock() + self.limits.request_timeout
         connect, read = self.timeout
         settings = self.session.merge_environment_settings(prepared.url, {}, True, None, None)
-        response = self.session.send(
-            prepared,
-            timeout=(connect, min(read, self.limits.request_timeout)),
-            allow_redirects=False,
-            **settings,
-        )
-        ok = 200 <= response.status_code < 300
-        try:
-            content = read_body(
-                response,
-                max_bytes=self.limits.max_page_bytes if ok else ERROR_BODY_BYTES,
-                deadline=deadline,
-                url=url,
-                scope=scope,
-                clock=self._clock,
-            )
-        except (LimitExceededError, FetchError):
-            if ok:
+        # The watchdog holds the deadline while the status line and headers arrive too
+        # (read_body checks it between body reads); see .watchdog.
+        with armed(self.limits.request_timeout) as watch:
+            try:
+                response = self.session.send(
+                    prepared,
+                    timeout=(connect, min(read, self.limits.request_timeout)),
+                    allow_redirects=False,
+                    **settings,
+                )
+                ok = 200 <= response.status_code < 300
+                try:
+                    content = read_body(
+                        response,
+                        max_bytes=self.limits.max_page_bytes if ok else ERROR_BODY_BYTES,
+                        deadline=deadline,
+                        url=url,
+                        scope=scope,
+                        clock=self._clock,
+                    )
+                except (LimitExceededError, FetchError):
+                    if ok:
+                        raise
+                    content = b""  # an error answer whose body is unreadable: the status counts
+            except RETRYABLE_ERRORS:
+                if watch.fired:  # the watchdog cut the connection at the deadline
+                    raise deadline_exceeded(url, scope) from None
                 raise
-            content = b""  # an error answer whose body is unreadable: the status still counts
         response._content = content  # so response.json() reads it (ARM error bodies)
         return response, content
 

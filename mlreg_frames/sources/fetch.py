@@ -503,7 +503,9 @@ def fetch_registries(
         progress: show a tqdm bar (scopes done, pages, registries, retries).
         raw_dir: save every page as received, with provenance, so
             ``flatten(read_pages(raw_dir))`` rebuilds the tables offline.
-        session: a ``requests.Session`` to use (yours to size and close).
+        session: a ``requests.Session`` to use (yours to size and close; mount a
+            :class:`~mlreg_frames.sources.WatchedAdapter` on it so ``request_timeout`` bounds
+            the wait for headers too).
 
     Returns:
         RegistryTables of every scope read (a scope that failed part-way keeps the pages it

@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_MAX_PAGE_BYTES",
     "DEFAULT_REQUEST_TIMEOUT",
     "FetchLimits",
+    "deadline_exceeded",
     "read_body",
 ]
 
@@ -149,15 +150,7 @@ def read_body(
     try:
         while True:
             if clock() > deadline:
-                raise LimitExceededError(
-                    f"the answer to {_short(url)} was still arriving at the request deadline "
-                    f"while listing {scope}: the server is too slow (or dripping bytes); raise "
-                    "request_timeout (--request-timeout) if it is genuine",
-                    code="RequestDeadlineExceeded",
-                    limit="request_timeout",
-                    url=url,
-                    scope=scope,
-                )
+                raise deadline_exceeded(url, scope)
             try:
                 chunk = read(CHUNK_BYTES)
             except urllib3.exceptions.DecodeError as exc:
@@ -182,6 +175,19 @@ def read_body(
     finally:
         response.close()
     return b"".join(parts)
+
+
+def deadline_exceeded(url: str, scope: str | None) -> LimitExceededError:
+    """The error of an answer still arriving at the request deadline (headers or body)."""
+    return LimitExceededError(
+        f"the answer to {_short(url)} was still arriving at the request deadline while "
+        f"listing {scope}: the server is too slow (or dripping bytes); raise request_timeout "
+        "(--request-timeout) if it is genuine",
+        code="RequestDeadlineExceeded",
+        limit="request_timeout",
+        url=url,
+        scope=scope,
+    )
 
 
 def _too_large(url: str, scope: str | None, limit: int, declared: int | None = None) -> Exception:
