@@ -37,6 +37,7 @@ from typing import Any
 
 import requests
 import urllib3
+import urllib3.poolmanager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -196,14 +197,25 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
 _POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
+def _watch_pools(manager: urllib3.PoolManager) -> urllib3.PoolManager:
+    """Give ``manager`` the watched pools, unless it has pools of its own (SOCKS proxies:
+    there the headers stay bounded per read only)."""
+    if manager.pool_classes_by_scheme == urllib3.poolmanager.pool_classes_by_scheme:
+        manager.pool_classes_by_scheme = _POOLS
+    return manager
+
+
 class WatchedAdapter(requests.adapters.HTTPAdapter):
-    """A ``requests`` adapter whose connections report their sockets to the watchdog."""
+    """A ``requests`` adapter whose connections report their sockets to the watchdog.
+
+    Direct connections and HTTP(S) proxies are watched; a SOCKS proxy keeps urllib3's own
+    connection classes.
+    """
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
+        _watch_pools(self.poolmanager)
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = _POOLS
-        return manager
+        return _watch_pools(manager)
