@@ -126,8 +126,7 @@ def test_connections_through_an_http_proxy_are_watched_too() -> None:
     from mlreg_frames.sources.watchdog import _POOLS
 
     adapter = WatchedAdapter()
-    with requests.Session():
-        manager = adapter.proxy_manager_for("http://127.0.0.1:3128")
+    manager = adapter.proxy_manager_for("http://127.0.0.1:3128")
     assert manager.pool_classes_by_scheme is _POOLS
     assert adapter.poolmanager.pool_classes_by_scheme is _POOLS
     adapter.close()
