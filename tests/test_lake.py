@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from mlreg_frames import LakeError, flatten, lake, schema
+from mlreg_frames import errors as mf_errors
 from mlreg_frames.cli import main
 from mlreg_frames.lake import ledger as ledger_mod
 from mlreg_frames.lake import write as lake_write
@@ -465,3 +466,44 @@ def test_repair_refuses_ids_that_are_not_snapshot_ids(tmp_path, two_runs):
     with pytest.raises(LakeError, match="not a snapshot id"):
         lake_write._delete_rows(store, ["2025-01-01T000000.000000Z') OR (1=1"])
     assert lake.read(root) == two_runs[0]
+
+
+@pytest.mark.parametrize("name", ["a%20b", "x%41y", "pct%2fslash"])
+def test_a_folder_path_deltalake_would_read_decoded_is_refused_before_writing(
+    tmp_path, two_runs, name, monkeypatch
+):
+    root = tmp_path / name
+    with pytest.raises(LakeError, match="percent escape"):
+        lake.append(two_runs[0], root)
+    assert not root.exists() and list(tmp_path.iterdir()) == []  # nothing written anywhere
+    with pytest.raises(LakeError, match="percent escape"):
+        lake.snapshots(root)
+    monkeypatch.chdir(tmp_path)  # a relative root under such a folder is refused too
+    (tmp_path / "in%20here").mkdir()
+    monkeypatch.chdir(tmp_path / "in%20here")
+    with pytest.raises(LakeError, match="percent escape"):
+        lake.append(two_runs[0], "lake")
+
+
+def test_a_lone_percent_sign_in_the_folder_path_is_fine(tmp_path, two_runs):
+    root = tmp_path / "100% lake"
+    lake.append(two_runs[0], root)
+    assert lake.read(root).registries.equals(two_runs[0].registries)
+
+
+def test_arguments_in_the_wrong_order_or_of_the_wrong_type_are_clear(tmp_path, two_runs):
+    with pytest.raises(mf_errors.InvalidArgumentError, match=r"tables come first"):
+        lake.append(tmp_path / "lake", two_runs[0])  # type: ignore[arg-type]
+    with pytest.raises(mf_errors.InvalidArgumentError, match="got RegistryTables"):
+        lake.read(two_runs[0])  # type: ignore[arg-type]
+    with pytest.raises(mf_errors.InvalidArgumentError, match="got NoneType"):
+        lake.append(None, tmp_path / "lake")  # type: ignore[arg-type]
+    assert not (tmp_path / "lake").exists()
+
+
+def test_cli_refuses_a_percent_escape_in_the_lake_path_in_one_line(tmp_path):
+    result = CliRunner().invoke(main, ["snapshots", str(tmp_path / "a%20b")])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "percent escape" in lines[0], result.output
+    assert "Traceback" not in result.output

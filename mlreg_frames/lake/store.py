@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LakeError
+from ..errors import InvalidArgumentError, LakeError
 from .layout import PARTITION_COLUMN
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ __all__ = ["STORAGE_SCOPE", "LakeStore", "delta_options", "deltalake"]
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 """The token scope of Azure Storage (blob and ADLS Gen2)."""
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 _CONNECTION_KEYS = {
     "accountname": "account_name",
@@ -153,11 +155,26 @@ class LakeStore:
     def __init__(
         self, root: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
     ):
+        if not isinstance(root, (str, os.PathLike)):
+            raise InvalidArgumentError(
+                f"the lake root must be a folder or an abfss:// URL, got {type(root).__name__}",
+                argument="root",
+            )
         text = os.fspath(root)
-        if not text:
+        if not isinstance(text, str) or not text:
             raise LakeError("the lake root is empty; give a folder or an abfss:// URL")
         self.root = text
         self.local = "://" not in text or text.startswith("file://")
+        local_path = str(Path(text.removeprefix("file://")).absolute()) if self.local else ""
+        escape = _PERCENT_ESCAPE.search(local_path)
+        if escape is not None:
+            # delta-rs writes to the literal path but reads it percent-decoded: a snapshot
+            # would be written where it cannot be read back. Refused before anything is written.
+            raise LakeError(
+                f"lake {text!r}: the folder's path holds {escape.group()!r}, which deltalake "
+                "reads as a percent escape and so cannot read back what it writes; choose a "
+                "folder whose path has no '%' followed by two hex digits"
+            )
         self.options = delta_options(storage_options)
         self.dl = deltalake()
 

@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import schema
-from ..errors import LakeError
+from ..errors import InvalidArgumentError, LakeError
 from ..tables import SCHEMA_VERSION, RegistryTables, to_arrow
 from . import ledger as ledger_mod
 from .layout import (
@@ -206,6 +206,16 @@ def append(
 
         >>> sid = append(tables, "out/lake")                      # doctest: +SKIP
     """
+    if not isinstance(tables, RegistryTables):
+        swapped = (
+            " (the tables come first: append(tables, root))"
+            if isinstance(root, RegistryTables)
+            else ""
+        )
+        raise InvalidArgumentError(
+            f"append takes RegistryTables, got {type(tables).__name__}{swapped}",
+            argument="tables",
+        )
     store = LakeStore(root, storage_options)
     if store.local:
         with store.errors("creating the lake folder"):
