@@ -71,6 +71,11 @@ def _one_scope_fails(arm: ArmEmulator, tables: mf.RegistryTables, victim: str, c
         # a deadline with headroom for the healthy scopes on a loaded machine; the drip needs minutes
         (Fault("drip", delay=0.05), {"request_timeout": 3.0}, "RequestDeadlineExceeded"),
         (Fault("drip_headers", delay=0.05), {"request_timeout": 3.0}, "RequestDeadlineExceeded"),
+        (
+            Fault("endless_continue", delay=0.01),
+            {"request_timeout": 3.0},
+            "RequestDeadlineExceeded",
+        ),
         (Fault("foreign_next_link", url="http://127.0.0.1:99999"), {}, "InsecureEndpointError"),
         (Fault("foreign_next_link", url="http://[x"), {}, "InsecureEndpointError"),
         (Fault("foreign_next_link", url="http://a\\@b"), {}, "InsecureEndpointError"),

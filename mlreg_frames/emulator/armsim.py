@@ -99,7 +99,8 @@ class Fault:
     bodies: ``huge`` (a valid page padded to ``size`` bytes), ``gzip_bomb`` (such a page,
     gzip-compressed to a few KiB), ``garbage_gzip`` (``Content-Encoding: gzip`` on bytes that
     are not gzip), ``drip`` (the normal answer, sent one byte every ``delay`` seconds),
-    ``drip_headers`` (the same for the status line and headers, then the body at once).
+    ``drip_headers`` (the same for the status line and headers, then the body at once),
+    ``endless_continue`` (``100 Continue`` interim answers every ``delay`` seconds, forever).
     ``times`` limits the fault to the first N matching requests (None: always).
 
     Example::
@@ -135,7 +136,8 @@ class Answer(NamedTuple):
     """One response: status, JSON payload bytes and extra headers; ``status`` 0 = hang up.
 
     ``drip`` > 0 sends the payload one byte at a time, that many seconds apart;
-    ``drip_headers`` > 0 does so for the status line and headers.
+    ``drip_headers`` > 0 does so for the status line and headers; ``continues`` > 0 sends
+    ``100 Continue`` interim answers that far apart, never the answer.
     """
 
     status: int
@@ -143,6 +145,7 @@ class Answer(NamedTuple):
     headers: dict[str, str] | None = None
     drip: float = 0.0
     drip_headers: float = 0.0
+    continues: float = 0.0
 
 
 def encode(body: Any) -> bytes:
@@ -276,12 +279,14 @@ class ArmModel:
         if fault is not None:
             return _fault_answer(fault, path)
         answer = self._list(path, query, base, target)
-        drip = self._fault(("drip", "drip_headers"), path)
+        drip = self._fault(("drip", "drip_headers", "endless_continue"), path)
         if drip is None:
             return answer
         delay = max(drip.delay, 0.001)
         if drip.kind == "drip":
             return answer._replace(drip=delay)
+        if drip.kind == "endless_continue":
+            return answer._replace(continues=delay)
         return answer._replace(drip_headers=delay)
 
     def _items(self, kind: str, match: re.Match[str]) -> list[dict[str, Any]] | Answer:

@@ -251,6 +251,12 @@ class ArmEmulator(ArmModel):
             handler.send_header("x-ms-request-id", str(uuid.uuid4()))
             for key, value in (answer.headers or {}).items():
                 handler.send_header(key, value)
+            if answer.continues:
+                while not self._closing.is_set():  # until the client hangs up
+                    handler.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    handler.wfile.flush()
+                    time.sleep(answer.continues)
+                return
             if answer.drip_headers:
                 handler._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
                 head = b"".join(handler._headers_buffer)  # type: ignore[attr-defined]
