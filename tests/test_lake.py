@@ -485,10 +485,15 @@ def test_a_folder_path_deltalake_would_read_decoded_is_refused_before_writing(
         lake.append(two_runs[0], "lake")
 
 
-def test_a_lone_percent_sign_in_the_folder_path_is_fine(tmp_path, two_runs):
-    root = tmp_path / "100% lake"
-    lake.append(two_runs[0], root)
-    assert lake.read(root).registries.equals(two_runs[0].registries)
+def test_spaces_and_a_lone_percent_sign_in_the_folder_path_are_fine(tmp_path, two_runs):
+    root = tmp_path / "100% lake #1?"
+    first = lake.append(two_runs[0], root)
+    lake.append(two_runs[1], root)
+    lake.optimize(root)
+    assert lake.snapshots(root)["snapshot"].tolist()[0] == first
+    assert lake.read(root, first).registries.equals(two_runs[0].registries)
+    assert lake.read(root).registries.equals(two_runs[1].registries)
+    assert not lake.diff_snapshots(root).empty
 
 
 def test_arguments_in_the_wrong_order_or_of_the_wrong_type_are_clear(tmp_path, two_runs):

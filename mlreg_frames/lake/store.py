@@ -209,14 +209,12 @@ class LakeStore:
         if self.local:
             # Arrow's own file system: deltalake's default one calls back into Python from
             # Arrow's I/O threads, which can abort the interpreter at exit.
-            from urllib.parse import urlsplit
-            from urllib.request import url2pathname
-
             from pyarrow import fs
 
-            uri = table.table_uri
-            path = url2pathname(urlsplit(uri).path) if uri.startswith("file:") else uri
-            options["filesystem"] = fs.SubTreeFileSystem(path, fs.LocalFileSystem())
+            # The table's folder from our own root, not from table_uri: deltalake gives that
+            # as a file URL or, in some versions, as a percent-encoded path ("100%25%20lake").
+            name = table.table_uri.rstrip("/").rsplit("/", 1)[-1]
+            options["filesystem"] = fs.SubTreeFileSystem(self.uri(name), fs.LocalFileSystem())
         if months is not None:
             options["partitions"] = [(PARTITION_COLUMN, "in", sorted(set(months)))]
         with warnings.catch_warnings():
