@@ -134,3 +134,20 @@ def test_batches_of_a_scope_already_left_out_are_not_handed_over() -> None:
     walker.submit(_page("y"), result)
     walker.close()
     assert result.parts == [] and result.handed == 1
+
+
+def test_the_progress_bar_counts_a_scope_left_out_by_the_walker_as_failed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mlreg_frames.emulator import Fault
+
+    registries = generate_fleet(30, 3, seed=7)
+    subs = sorted({parse_arm_id(r["id"])[0] or "" for r in registries})
+    refused = next(i for i, r in enumerate(registries) if parse_arm_id(r["id"])[0] == subs[0])
+    registries[refused] = {**registries[refused], "properties": {"regionDetails": "no"}}
+    with ArmEmulator(registries, page_size=2) as arm:
+        arm.add_fault(Fault("forbidden", match=f"/subscriptions/{subs[1]}/"))
+        tables = _fetch(arm, progress=True)
+    assert sorted(tables.fetch_errors["error_code"]) == ["AuthorizationFailed", "FlattenError"]
+    last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "failed=2" in last, last

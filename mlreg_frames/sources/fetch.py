@@ -170,8 +170,15 @@ class _Progress:
         self._bump(scopes=1)
 
     def scope_done(self, future: Future) -> None:
-        failed = future.cancelled() or future.exception() is not None or future.result().failed
-        self._bump(done=1, failed=int(bool(failed)))
+        # A scope the walker leaves out is counted by left_out(), once the walk is over.
+        if future.cancelled() or future.exception() is not None:
+            failed = True
+        else:
+            failed = future.result().error is not None
+        self._bump(done=1, failed=int(failed))
+
+    def left_out(self) -> None:
+        self._bump(failed=1)
 
     def page(self, registries: int) -> None:
         self._bump(pages=1, registries=registries)
@@ -598,6 +605,7 @@ def fetch_registries(
                 rows.append(_error_row(scope, "failed", error, f"{error}{note}"))
                 log.info("listing %s failed: %s", scope.path, error)
             elif result.left_out is not None:
+                bar.left_out()
                 message = f"{result.left_out}; the scope was left out"
                 rows.append(_error_row(scope, "failed", result.left_out, message))
                 log.info("flattening %s failed: %s", scope.path, result.left_out)
