@@ -337,87 +337,85 @@ def _subscription_entry(entry: object, rows: list[dict]) -> tuple[Scope | None, 
 # gives exactly ``flatten(pages)`` (same chunk walk, same merge) at the cost of one conversion.
 
 
-def _read_scope(
-    client: ArmClient,
-    scope: Scope,
-    api_version: str,
-    raw_dir: Path | None,
-    progress: _Progress,
-    stop: threading.Event,
-    walker: PageWalker,
-) -> ScopeResult:
-    """Read one scope's pages and hand them to the walker in batches as they arrive.
+@dataclass(frozen=True)
+class _ScopeReader:
+    """What every scope's read shares: the client, api-version, raw archive, progress bar,
+    stop flag and walker. One instance serves all the workers."""
 
-    Any failure while listing ends the scope (the pages read are kept); any failure while
-    walking leaves the whole scope out (the walker records it); both are recorded in the
-    result, never raised. Only a failure to write the raw archive the caller asked for is
-    raised. ``stop`` is set when the fetch is abandoned (Ctrl-C, an error elsewhere): the
-    scope then ends after the page in flight.
-    """
-    result = ScopeResult()
-    try:
-        _read_pages(client, scope, api_version, raw_dir, progress, stop, walker, result)
-    except FetchError as exc:
-        if exc.code == _ARCHIVE_FAILED:
-            raise
-        result.error = exc
-    except Exception as exc:  # a safety net: whatever it is, it is this scope's failure only
-        result.error = _unexpected(exc, scope, "reading")
-        result.pages = result.handed  # what is kept
-    return result
+    client: ArmClient
+    api_version: str
+    raw_dir: Path | None
+    progress: _Progress
+    stop: threading.Event
+    walker: PageWalker
 
+    def read(self, scope: Scope) -> ScopeResult:
+        """Read one scope's pages and hand them to the walker in batches as they arrive.
 
-def _read_pages(
-    client: ArmClient,
-    scope: Scope,
-    api_version: str,
-    raw_dir: Path | None,
-    progress: _Progress,
-    stop: threading.Event,
-    walker: PageWalker,
-    result: ScopeResult,
-) -> None:
-    """The loop of :func:`_read_scope`: pages in, batches handed over, failures into ``result``."""
-    batch: list[tuple[str, Page]] = []
-    listing = client.iter_pages(
-        scope.list_path,
-        scope=scope.path,
-        api_version=api_version,
-        subscription_id=scope.subscription_id,
-        resource_group=scope.resource_group,
-    )
-    while True:
-        if stop.is_set():
-            result.error = FetchError(f"stopped while listing {scope.path}", scope=scope.path)
-            break
+        Any failure while listing ends the scope (the pages read are kept); any failure
+        while walking leaves the whole scope out (the walker records it); both are recorded
+        in the result, never raised. Only a failure to write the raw archive the caller
+        asked for is raised. ``stop`` is set when the fetch is abandoned (Ctrl-C, an error
+        elsewhere): the scope then ends after the page in flight.
+        """
+        result = ScopeResult()
         try:
-            received = next(listing)
-        except StopIteration:
-            break
+            self._pages(scope, result)
         except FetchError as exc:
+            if exc.code == _ARCHIVE_FAILED:
+                raise
             result.error = exc
-            break
-        except Exception as exc:  # whatever it is, it is this scope's failure only
-            result.error = _unexpected(exc, scope, "listing")
-            break
-        page = _page(received, api_version)
-        name = f"{scope.slug}.{result.pages:05d}.json"
-        result.pages += 1
-        if raw_dir is not None:
+        except Exception as exc:  # a safety net: it is this scope's failure only
+            result.error = _unexpected(exc, scope, "reading")
+            result.pages = result.handed  # what is kept
+        return result
+
+    def _pages(self, scope: Scope, result: ScopeResult) -> None:
+        """The loop of :meth:`read`: pages in, batches handed over, failures into ``result``."""
+        batch: list[tuple[str, Page]] = []
+        listing = self.client.iter_pages(
+            scope.list_path,
+            scope=scope.path,
+            api_version=self.api_version,
+            subscription_id=scope.subscription_id,
+            resource_group=scope.resource_group,
+        )
+        while True:
+            if self.stop.is_set():
+                result.error = FetchError(f"stopped while listing {scope.path}", scope=scope.path)
+                break
             try:
-                write_page(page, raw_dir / name)
-            except OSError as exc:  # the archive was asked for: stop rather than lose it
-                raise FetchError(
-                    f"cannot write the raw archive {raw_dir / name}: {exc}; check the folder",
-                    scope=scope.path,
-                    code=_ARCHIVE_FAILED,
-                ) from exc
-        batch.append((name, page))
-        progress.page(len(page.registries) if isinstance(page.registries, list) else 0)
-        if len(batch) >= FLATTEN_BATCH:
-            walker.submit(batch, result)
-            batch = []
-    walker.submit(batch, result)
+                received = next(listing)
+            except StopIteration:
+                break
+            except FetchError as exc:
+                result.error = exc
+                break
+            except Exception as exc:  # whatever it is, it is this scope's failure only
+                result.error = _unexpected(exc, scope, "listing")
+                break
+            page = _page(received, self.api_version)
+            name = f"{scope.slug}.{result.pages:05d}.json"
+            result.pages += 1
+            if self.raw_dir is not None:
+                self._archive(page, self.raw_dir / name, scope)
+            batch.append((name, page))
+            self.progress.page(len(page.registries) if isinstance(page.registries, list) else 0)
+            if len(batch) >= FLATTEN_BATCH:
+                self.walker.submit(batch, result)
+                batch = []
+        self.walker.submit(batch, result)
+
+    @staticmethod
+    def _archive(page: Page, path: Path, scope: Scope) -> None:
+        try:
+            write_page(page, path)
+        except OSError as exc:  # the archive was asked for: stop rather than lose it
+            raise FetchError(
+                f"cannot write the raw archive {path}: {exc}; check the folder",
+                scope=scope.path,
+                code=_ARCHIVE_FAILED,
+            ) from exc
 
 
 def _page(received: ListPage, api_version: str) -> Page:
@@ -583,14 +581,13 @@ def fetch_registries(
     cleanup = contextlib.ExitStack()
     cleanup.enter_context(paused_gc())  # the walk builds many objects that live on: no rescans
     walker = PageWalker(capacity=max_workers, stop=stop)
+    reader = _ScopeReader(client, api_version, raw, bar, stop, walker)
     try:
         client.token()  # a credential that gives no usable token fails once, before any request
         for scope in _subscription_scopes(client, subscription_ids, resource_group, rows):
             if scope not in futures:
                 bar.scope_added()
-                futures[scope] = pool.submit(
-                    _read_scope, client, scope, api_version, raw, bar, stop, walker
-                )
+                futures[scope] = pool.submit(reader.read, scope)
                 futures[scope].add_done_callback(bar.scope_done)
         results = {scope: future.result() for scope, future in futures.items()}
         walker.close()  # every batch handed over is walked: the results are complete
