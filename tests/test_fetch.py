@@ -17,9 +17,9 @@ from mlreg_frames.emulator import ArmEmulator, Fault
 from mlreg_frames.errors import ArmError, FetchError
 from mlreg_frames.flatten import parse_arm_id
 from mlreg_frames.sources.auth import StaticTokenCredential
-from mlreg_frames.sources.fetch import Scope, fetch_registries
+from mlreg_frames.sources.fetch import Scope
 
-FAST = {"max_attempts": 3, "backoff_base": 0.01, "max_retry_after": 0.05}
+from .emulated import fetch_from, registry_ids, subscriptions_of
 
 
 @pytest.fixture
@@ -28,22 +28,7 @@ def fleet() -> Iterator[ArmEmulator]:
         yield arm
 
 
-def _subs(arm: ArmEmulator) -> list[str]:
-    return sorted({parse_arm_id(r["id"])[0] or "" for r in arm.registries})
-
-
-def _fetch(arm: ArmEmulator, *args: Any, **kwargs: Any) -> mf.RegistryTables:
-    options = {"endpoint": arm.endpoint, "credential": arm.credential(), **FAST, **kwargs}
-    return fetch_registries(*args, **options)
-
-
-def _ids(arm: ArmEmulator, sub: str | None = None, group: str | None = None) -> set[str]:
-    return {
-        r["id"].lower()
-        for r in arm.registries
-        if (sub is None or parse_arm_id(r["id"])[0] == sub)
-        and (group is None or str(parse_arm_id(r["id"])[1]).lower() == group.lower())
-    }
+_subs, _ids, _fetch = subscriptions_of, registry_ids, fetch_from
 
 
 def test_everything_the_identity_sees(fleet: ArmEmulator) -> None:

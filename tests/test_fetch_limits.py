@@ -28,7 +28,7 @@ from mlreg_frames.sources.limits import (
     FetchLimits,
 )
 
-FAST = {"max_attempts": 2, "backoff_base": 0.01, "max_retry_after": 0.05}
+from .emulated import fetch_from, registry_ids, subscriptions_of
 
 
 @pytest.fixture
@@ -37,19 +37,11 @@ def fleet() -> Iterator[ArmEmulator]:
         yield arm
 
 
-def _subs(arm: ArmEmulator) -> list[str]:
-    return sorted({parse_arm_id(r["id"])[0] or "" for r in arm.registries})
-
-
-def _ids(arm: ArmEmulator, sub: str | None = None) -> set[str]:
-    return {
-        r["id"].lower() for r in arm.registries if sub is None or parse_arm_id(r["id"])[0] == sub
-    }
+_subs, _ids = subscriptions_of, registry_ids
 
 
 def _fetch(arm: ArmEmulator, *args: Any, **kwargs: Any) -> mf.RegistryTables:
-    options = {"endpoint": arm.endpoint, "credential": arm.credential(), **FAST, **kwargs}
-    return fetch_registries(*args, **options)
+    return fetch_from(arm, *args, **{"max_attempts": 2, **kwargs})
 
 
 def _one_scope_fails(arm: ArmEmulator, tables: mf.RegistryTables, victim: str, code: str) -> None:

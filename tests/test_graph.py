@@ -26,9 +26,10 @@ from mlreg_frames.sources.auth import StaticTokenCredential
 from mlreg_frames.sources.fetch import fetch_registries
 from mlreg_frames.sources.graph import GRAPH_PATH, fetch_graph
 
+from .emulated import QUICK_RETRIES, fetch_from, registry_ids, subscriptions_of
 from .helpers import ROOT
 
-FAST = {"max_attempts": 3, "backoff_base": 0.01, "max_retry_after": 0.05}
+FAST = QUICK_RETRIES
 ARM_ONLY = [
     "created_at", "created_by", "created_by_type",
     "last_modified_at", "last_modified_by", "last_modified_by_type",
@@ -42,19 +43,11 @@ def fleet() -> Iterator[ArmEmulator]:
         yield arm
 
 
-def _subs(arm: ArmEmulator) -> list[str]:
-    return sorted({parse_arm_id(r["id"])[0] or "" for r in arm.registries})
+_subs, _ids = subscriptions_of, registry_ids
 
 
 def _graph(arm: ArmEmulator, *args: Any, **kwargs: Any) -> mf.RegistryTables:
-    options = {"endpoint": arm.endpoint, "credential": arm.credential(), **FAST, **kwargs}
-    return fetch_registries(*args, source="graph", **options)
-
-
-def _ids(arm: ArmEmulator, subs: list[str] | None = None) -> set[str]:
-    return {
-        r["id"].lower() for r in arm.registries if subs is None or parse_arm_id(r["id"])[0] in subs
-    }
+    return fetch_from(arm, *args, source="graph", **kwargs)
 
 
 def _graph_requests(arm: ArmEmulator) -> list[Any]:

@@ -14,15 +14,13 @@ from mlreg_frames.emulator import ArmEmulator
 from mlreg_frames.flatten import engine, parse_arm_id
 from mlreg_frames.pages import Page
 from mlreg_frames.sources import walker as walker_module
-from mlreg_frames.sources.fetch import FLATTEN_BATCH, fetch_registries
+from mlreg_frames.sources.fetch import FLATTEN_BATCH
 from mlreg_frames.sources.walker import PageWalker, ScopeResult
 from mlreg_frames.synth import generate_fleet
 
-FAST: dict[str, Any] = {"max_attempts": 3, "backoff_base": 0.01, "max_retry_after": 0.05}
+from .emulated import fetch_from
 
-
-def _fetch(arm: ArmEmulator, **kwargs: Any) -> mf.RegistryTables:
-    return fetch_registries(endpoint=arm.endpoint, credential=arm.credential(), **FAST, **kwargs)
+_fetch = fetch_from
 
 
 def _page(name: str) -> list[tuple[str, Page]]:
