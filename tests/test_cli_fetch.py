@@ -76,6 +76,16 @@ def test_an_unwritable_out_folder_is_a_clean_error(arm: ArmEmulator, tmp_path: P
     assert "Traceback" not in result.output
 
 
+def test_a_lake_root_the_lake_refuses_fails_before_the_fetch(
+    arm: ArmEmulator, tmp_path: Path
+) -> None:
+    result = _fetch(arm, tmp_path / "out", "--lake", str(tmp_path / "a%20b"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: lake ") and "percent escape" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert arm.count() == 0  # refused before a single request
+
+
 def test_an_emulator_port_in_use_is_a_clean_error(arm: ArmEmulator) -> None:
     port = int(arm.endpoint.rsplit(":", 1)[1])
     result = CliRunner().invoke(main, ["emulator", "--port", str(port)])

@@ -210,6 +210,10 @@ def fetch_command(
     else:
         credential = signed_in_credential(target)
     _writable_folder(out)  # before a long fetch, not after it
+    if lake:
+        from ..lake.store import LakeStore
+
+        LakeStore(lake, options)  # a root the lake refuses (or no deltalake) fails before it too
     run_dir = new_run_folder(raw) if raw is not None else None
     tables = fetch_registries(
         list(subscriptions) or None,
