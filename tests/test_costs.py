@@ -59,7 +59,8 @@ def test_read_cost_details(tmp_path):
     assert c["cost"].tolist() == [1.5, 2.25]
     assert c["currency"].tolist() == ["USD", "USD"]
     assert c["resource_location"].tolist() == ["eastus", pd.NA]
-    assert c["service"].tolist() == ["Storage", "Marketplace"]
+    assert c["service"].tolist() == ["Storage Accounts", "Marketplace"]
+    assert c["service_raw"].tolist() == ["Storage", "Marketplace"]
 
 
 def test_read_focus_defaults_to_billed_cost(tmp_path):
@@ -123,7 +124,7 @@ def test_missing_empty_and_unknown_cost_column(tmp_path):
         mf.read_cost_export(path, cost_column="Spend")
     empty_dir = tmp_path / "empty-dir"
     empty_dir.mkdir()
-    with pytest.raises(mf.CostExportError, match=r"holds no \.csv files"):
+    with pytest.raises(mf.CostExportError, match=r"holds no \.csv, \.csv\.gz or \.parquet files"):
         mf.read_cost_export(empty_dir)
 
 

@@ -18,9 +18,12 @@ Example::
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..tables import RegistryTables
+from .ids import norm_resource_id
+from .regionnames import region_id
 
 __all__ = [
     "cost_drivers",
@@ -34,8 +37,19 @@ __all__ = [
 
 
 def norm_region(values: pd.Series) -> pd.Series:
-    """Regions as ARM compares them: lower-case, spaces removed (``East US`` -> ``eastus``)."""
-    return values.astype("string").str.replace(" ", "", regex=False).str.lower()
+    """Regions as ARM region ids: every spelling :func:`~.regionnames.region_id` knows.
+
+    ``East US``, ``US East`` and ``eus`` are all ``eastus``; a spelling the table does not
+    know is lower-cased with spaces removed, as ARM compares regions. Each distinct value is
+    looked up once. Returns a ``string`` Series on the same index.
+
+        >>> norm_region(pd.Series(["US West 2", None, "Brand New 1"])).tolist()
+        ['westus2', <NA>, 'brandnew1']
+    """
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    mapped = np.array([region_id(str(u)) for u in uniques] or [""], dtype=object)
+    out = pd.Series(mapped.take(codes.clip(min=0)), index=values.index, dtype="string")
+    return out.mask(codes < 0)
 
 
 def registry_info(tables: RegistryTables) -> pd.DataFrame:
@@ -237,7 +251,8 @@ def cost_drivers(tables: RegistryTables) -> pd.DataFrame:
         ]
     )
     pe = tables.pe_connections
-    pe_id = pe["private_endpoint_id"].astype("string")
+    pe_raw = pe["private_endpoint_id"].astype("string").str.strip().str.rstrip("/")
+    pe_id = norm_resource_id(pe["private_endpoint_id"]).astype("string")
     endpoints = pd.DataFrame(
         {
             "registry_id": pe["registry_id"],
@@ -245,12 +260,13 @@ def cost_drivers(tables: RegistryTables) -> pd.DataFrame:
             "resource_kind": "private_endpoint",
             "origin": "user",
             "sku": pe["status"],
-            "resource_name": pe_id.str.rsplit("/", n=1).str[-1],
+            "resource_name": pe_raw.str.rsplit("/", n=1).str[-1],
             "resource_id": pe_id,
         }
     )[pe_id.notna().to_numpy()]
     reg = tables.registries
-    mrg_id = reg["managed_resource_group_id"].astype("string").str.rstrip("/")
+    mrg_raw = reg["managed_resource_group_id"].astype("string").str.strip().str.rstrip("/")
+    mrg_id = norm_resource_id(reg["managed_resource_group_id"]).astype("string")
     mrg = pd.DataFrame(
         {
             "registry_id": reg["registry_id"],
@@ -258,12 +274,12 @@ def cost_drivers(tables: RegistryTables) -> pd.DataFrame:
             "resource_kind": "managed_resource_group",
             "origin": "system",
             "sku": pd.NA,
-            "resource_name": mrg_id.str.rsplit("/", n=1).str[-1],
+            "resource_name": mrg_raw.str.rsplit("/", n=1).str[-1],
             "resource_id": mrg_id,
         }
     )[mrg_id.notna().to_numpy()]
     out = _stack([accounts, endpoints, mrg])
-    out["resource_id"] = out["resource_id"].astype("string").str.lower()
+    out["resource_id"] = norm_resource_id(out["resource_id"]).astype("string")
     info = replicas(tables)[
         ["registry_id", "name", "subscription_id", "primary_location", "replica_count"]
     ]
