@@ -32,7 +32,7 @@ __all__ = ["DATE_DTYPE", "parse_costs", "parse_days", "text_values"]
 DATE_DTYPE = pd.DatetimeTZDtype("us", "UTC")
 """The dtype of a cost frame's ``date``: the charge day at 00:00 UTC."""
 
-_NULLS = {"", "null", "none", "nan", "n/a", "na", "#n/a"}
+_NULLS = {"", "null", "none", "n/a", "#n/a"}
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ].*)?$")
 _SLASHED = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})([ T].*)?$")
 
