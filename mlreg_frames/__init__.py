@@ -38,7 +38,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "fetch_registries": "mlreg_frames.sources.fetch",
-    "read_cost_export": "mlreg_frames.analysis.costs",
+    "read_cost_export": "mlreg_frames.analysis.costs.read",
     "explore": "mlreg_frames.widgets",
 }
 

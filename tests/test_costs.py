@@ -246,9 +246,10 @@ def test_sample_exports_join_onto_the_sample_fleet(sample_tables, file, fmt):
     assert len(costs) == len(raw)
     m = mc.match_costs(sample_tables, costs)
     unmatched = m.loc[m["registry_id"].isna(), "resource_id"].unique()
-    # the sample's three unrelated resources (a VM, a key vault, a web storage account)
+    # the sample's unrelated resources (a VM, a key vault, a web storage account) and the
+    # reservation order its reserved capacity is bought through
     assert sorted(r.split("/")[-2] for r in unmatched) == [
-        "storageaccounts", "vaults", "virtualmachines"
+        "reservationorders", "storageaccounts", "vaults", "virtualmachines"
     ]  # fmt: skip
     j = mc.join_costs(sample_tables, costs)
     assert j["cost"].sum() == pytest.approx(costs["cost"].sum())

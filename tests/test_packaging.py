@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 LAZY = {
     "fetch_registries": "mlreg_frames.sources.fetch",
-    "read_cost_export": "mlreg_frames.analysis.costs",
+    "read_cost_export": "mlreg_frames.analysis.costs.read",
     "explore": "mlreg_frames.widgets",
 }
 # Every supported Python the universal test lock must install on.

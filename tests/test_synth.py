@@ -270,21 +270,27 @@ def test_sample_costs_join_the_fleet_case_insensitively():
         cost, quantity, price = (
             float(row[k]) for k in ("CostInBillingCurrency", "Quantity", "UnitPrice")
         )
-        assert cost == pytest.approx(quantity * price, abs=1e-3)
+        if row["PricingModel"] == "OnDemand":
+            assert cost == pytest.approx(quantity * price, abs=1e-3)
+        elif row["ChargeType"] == "Usage":  # covered by reserved capacity: 0 in actual cost
+            assert cost == 0.0 and row["MeterName"].endswith("Data Stored")
     premium = [r for r in rows if r["MeterName"] == "Premium Registry Unit"]
     assert premium and all(r["UnitPrice"] == "1.6670" for r in premium)
     with (SAMPLE / "costs-focus.csv").open(encoding="utf-8", newline="") as handle:
         focus = list(csv.DictReader(handle))
     assert tuple(focus[0]) == FOCUS_COLUMNS
     assert len(focus) == len(rows)
-    reserved = 0
+    reserved = purchases = 0
     for detail, row in zip(rows, focus, strict=True):
-        cost = detail["CostInBillingCurrency"]
-        if row["BilledCost"] == "0.000000":  # covered by reserved capacity: amortized only
+        # BilledCost is the actual cost, row by row
+        assert row["BilledCost"] == detail["CostInBillingCurrency"]
+        if detail["ChargeType"] == "Purchase":  # amortized onto the usage it covered
+            purchases += 1
+            assert row["EffectiveCost"] == "0.000000" and float(row["BilledCost"]) > 0
+        elif detail["PricingModel"] == "Reservation":
             reserved += 1
-            assert detail["MeterName"].endswith("Data Stored")
-            assert 0 < float(row["EffectiveCost"]) < float(cost)
+            assert row["BilledCost"] == "0.000000" and float(row["EffectiveCost"]) > 0
         else:
-            assert row["BilledCost"] == row["EffectiveCost"] == cost
-    assert reserved
+            assert row["BilledCost"] == row["EffectiveCost"]
+    assert reserved and purchases == 3
     assert [r["ResourceId"] for r in focus] == [r["ResourceId"] for r in rows]

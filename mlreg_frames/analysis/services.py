@@ -39,6 +39,7 @@ SERVICE_BY_TYPE: dict[str, str] = {
     "microsoft.network/publicipaddresses": "Public IP Addresses",
     "microsoft.network/loadbalancers": "Load Balancer",
     "microsoft.network/virtualnetworks": "Virtual Network",
+    "microsoft.capacity/reservationorders": "Azure Reservations",
 }
 """ARM resource type (lower-case) -> FOCUS service name."""
 

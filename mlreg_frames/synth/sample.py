@@ -62,9 +62,17 @@ MONTHS = ((2026, 8), (2026, 9), (2026, 10))
 COST_COLUMNS = (
     "Date", "BillingCurrency", "CostInBillingCurrency", "ResourceId", "ResourceLocation",
     "MeterCategory", "MeterSubCategory", "MeterName", "ConsumedService", "ResourceGroup",
-    "SubscriptionId", "Quantity", "UnitPrice",
+    "SubscriptionId", "Quantity", "UnitPrice", "ChargeType", "PricingModel",
 )  # fmt: skip
-"""Columns of ``costs.csv`` (a subset of the Azure cost-details export, same names)."""
+"""Columns of ``costs.csv`` (a subset of the Azure cost-details export, same names).
+
+It is the *actual* cost: usage covered by reserved capacity costs 0 (``PricingModel``
+``Reservation``), and each month's reservation purchase is one ``Purchase`` row billed to the
+reservation order. ``costs-focus.csv`` holds the same charges: ``BilledCost`` is the actual
+cost (its total equals ``costs.csv``'s) and ``EffectiveCost`` the amortized cost (the purchase
+spread onto the usage it covered, so the registries carry it; the same total again, as the
+reservation is used in full).
+"""
 
 FOCUS_COLUMNS = (
     "ResourceId", "BilledCost", "EffectiveCost", "BillingCurrency", "ChargePeriodStart",
@@ -182,9 +190,13 @@ def cost_rows(fleet: list[dict[str, Any]], *, seed: int = SAMPLE_SEED) -> tuple[
     casing = {c["rid"]: _in_export_casing(rng, c["rid"]) for c in charges}
     details: list[dict[str, Any]] = []
     focus: list[dict[str, Any]] = []
+    order = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    reservation = f"/providers/Microsoft.Capacity/reservationOrders/{order}"
     for year, month in MONTHS:
         days = monthrange(year, month)[1]
         end = f"{year + month // 12}-{month % 12 + 1:02d}-01T00:00:00Z"
+        start = f"{year}-{month:02d}-01T00:00:00Z"
+        purchase = 0.0
         for charge in charges:
             quantity = charge["quantity"]
             if quantity == "days":
@@ -194,12 +206,16 @@ def cost_rows(fleet: list[dict[str, Any]], *, seed: int = SAMPLE_SEED) -> tuple[
             else:  # usage drifts month to month
                 quantity = round(quantity * rng.uniform(0.85, 1.2), 4)
             cost = quantity * charge["price"]
+            reserved = charge.get("reserved", False)  # covered by reserved capacity
+            # what the reservation costs per unit of usage it covers, rounded as exports are
+            amortized = round(cost * 0.62, 6) if reserved else round(cost, 6)
+            purchase += amortized if reserved else 0.0
             rid = casing[charge["rid"]]
             sub = charge["rid"].split("/")[2]
             details.append({
                 "Date": f"{month:02d}/01/{year}",
                 "BillingCurrency": "USD",
-                "CostInBillingCurrency": _money(cost),
+                "CostInBillingCurrency": _money(0.0 if reserved else amortized),
                 "ResourceId": rid,
                 "ResourceLocation": charge["location"],
                 "MeterCategory": charge["category"],
@@ -210,19 +226,34 @@ def cost_rows(fleet: list[dict[str, Any]], *, seed: int = SAMPLE_SEED) -> tuple[
                 "SubscriptionId": sub,
                 "Quantity": f"{quantity:.4f}",
                 "UnitPrice": f"{charge['price']:.4f}",
+                "ChargeType": "Usage",
+                "PricingModel": "Reservation" if reserved else "OnDemand",
             })  # fmt: skip
-            reserved = charge.get("reserved", False)  # covered by reserved capacity
             focus.append({
                 "ResourceId": rid,
-                "BilledCost": _money(0.0 if reserved else cost),
-                "EffectiveCost": _money(cost * 0.62 if reserved else cost),
+                "BilledCost": _money(0.0 if reserved else amortized),
+                "EffectiveCost": _money(amortized),
                 "BillingCurrency": "USD",
-                "ChargePeriodStart": f"{year}-{month:02d}-01T00:00:00Z",
+                "ChargePeriodStart": start,
                 "ChargePeriodEnd": end,
                 "ServiceName": _SERVICES[charge["service"]],
                 "RegionId": charge["location"],
                 "SubAccountId": f"/subscriptions/{sub}",
             })  # fmt: skip
+        purchase = round(purchase, 6)
+        details.append({
+            "Date": f"{month:02d}/01/{year}", "BillingCurrency": "USD",
+            "CostInBillingCurrency": _money(purchase), "ResourceId": reservation,
+            "ResourceLocation": "", "MeterCategory": "Storage", "MeterSubCategory": "",
+            "MeterName": "Reserved Capacity", "ConsumedService": "Microsoft.Capacity",
+            "ResourceGroup": "", "SubscriptionId": subs[0], "Quantity": "1.0000",
+            "UnitPrice": f"{purchase:.4f}", "ChargeType": "Purchase", "PricingModel": "Reservation",
+        })  # fmt: skip
+        focus.append({
+            "ResourceId": reservation, "BilledCost": _money(purchase), "EffectiveCost": _money(0.0),
+            "BillingCurrency": "USD", "ChargePeriodStart": start, "ChargePeriodEnd": end,
+            "ServiceName": "Azure Reservations", "RegionId": "", "SubAccountId": f"/subscriptions/{subs[0]}",
+        })  # fmt: skip
     return details, focus
 
 

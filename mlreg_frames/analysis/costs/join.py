@@ -36,6 +36,8 @@ def _prefix(ids: pd.Series, parts: int) -> pd.Series:
     codes, uniques = pd.factorize(ids.astype("string"), use_na_sentinel=True)
     heads = pd.Series(uniques, dtype="string").str.split("/", n=parts, regex=False)
     heads = heads.str[:parts].str.join("/").astype("string")
+    if heads.empty:  # no id at all (every row null, or not an ARM id)
+        return pd.Series(pd.NA, index=ids.index, dtype="string")
     out = heads.take(codes.clip(min=0)).set_axis(ids.index)
     return out.mask(codes < 0)
 
