@@ -122,7 +122,7 @@ def test_runs_without_manifests_overlaps_and_short_parts_are_refused(tmp_path):
     write(period / "run-a" / "part_0_0001.csv", DETAILS, ["09/01/2025,USD,1,/x,e,S"])
     write(period / "run-b" / "part_0_0001.csv", DETAILS, ["09/01/2025,USD,1,/x,e,S"])
     with pytest.raises(
-        mf.CostExportError, match="holds 2 runs .* no manifest says which is the latest"
+        mf.CostExportError, match=r"holds 2 runs .* no manifest says which is the latest"
     ):
         mf.read_cost_export(tmp_path / "r")
     assert mf.read_cost_export(period / "run-a")["cost"].sum() == 1.0
@@ -130,7 +130,7 @@ def test_runs_without_manifests_overlaps_and_short_parts_are_refused(tmp_path):
     old = tmp_path / "old" / "daily" / "20250901-20250930"
     write(old / "daily_0a1b.csv", DETAILS, ["09/01/2025,USD,1,/x,e,S"])
     write(old / "daily_9f8e.csv", DETAILS, ["09/01/2025,USD,1,/x,e,S"])
-    with pytest.raises(mf.CostExportError, match="holds 2 export files .* pass the one file"):
+    with pytest.raises(mf.CostExportError, match=r"holds 2 export files .* pass the one file"):
         mf.read_cost_export(tmp_path / "old")
 
     lap = tmp_path / "lap" / "daily"
@@ -147,7 +147,7 @@ def test_runs_without_manifests_overlaps_and_short_parts_are_refused(tmp_path):
     ):
         mf.read_cost_export(tmp_path / "short")
     manifest(short, "2025-09-02T00:00:00Z", {"part_0_0001.csv": 1, "part_1_0001.csv": 3})
-    with pytest.raises(mf.CostExportError, match="lists part_1_0001.csv, which is not there"):
+    with pytest.raises(mf.CostExportError, match=r"lists part_1_0001\.csv, which is not there"):
         mf.read_cost_export(tmp_path / "short")
 
 

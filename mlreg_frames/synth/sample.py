@@ -252,7 +252,8 @@ def cost_rows(fleet: list[dict[str, Any]], *, seed: int = SAMPLE_SEED) -> tuple[
         focus.append({
             "ResourceId": reservation, "BilledCost": _money(purchase), "EffectiveCost": _money(0.0),
             "BillingCurrency": "USD", "ChargePeriodStart": start, "ChargePeriodEnd": end,
-            "ServiceName": "Azure Reservations", "RegionId": "", "SubAccountId": f"/subscriptions/{subs[0]}",
+            "ServiceName": "Azure Reservations", "RegionId": "",
+            "SubAccountId": f"/subscriptions/{subs[0]}",
         })  # fmt: skip
     return details, focus
 
