@@ -141,6 +141,39 @@ def _slashed_order(parts: pd.DataFrame, uniques: pd.Series, *, column: str, sour
     return bool(no_month_first.any())
 
 
+def _first_row(codes: np.ndarray, unique_mask: pd.Series) -> int:
+    """The first row whose value is one of the uniques selected by ``unique_mask``."""
+    return int(np.flatnonzero(np.isin(codes, np.flatnonzero(unique_mask.to_numpy())))[0])
+
+
+def _mixed_dates(
+    uniques: pd.Series,
+    codes: np.ndarray,
+    iso: pd.Series,
+    slashed: pd.Series,
+    *,
+    name: str,
+    source: str,
+) -> CostExportError:
+    bad = ~(iso | slashed)
+    if bad.any():
+        row = _first_row(codes, bad)
+        what = (
+            f"neither ISO 8601 nor MM/DD/YYYY ({uniques[bad.to_numpy()].iloc[0]!r} on {_row(row)})"
+        )
+    else:
+        a, b = _first_row(codes, iso), _first_row(codes, slashed)
+        what = (
+            f"a mix of ISO 8601 and slashed dates ({uniques[iso.to_numpy()].iloc[0]!r} on "
+            f"{_row(a)}, {uniques[slashed.to_numpy()].iloc[0]!r} on {_row(b)})"
+        )
+    return CostExportError(
+        f"{source}: column {name!r} holds dates that are {what}; re-export with a standard "
+        "date format or pass date_format=",
+        path=source,
+    )
+
+
 def parse_days(
     column: pa.ChunkedArray,
     *,
@@ -201,27 +234,7 @@ def parse_days(
                 errors="coerce",
             )  # fmt: skip
         else:
-            bad = ~(iso | is_slashed)
-            if bad.any():
-                value = uniques[bad.to_numpy()].iloc[0]
-                reason = "neither ISO 8601 nor MM/DD/YYYY"
-            else:
-                value = (
-                    uniques[iso.to_numpy()].iloc[0]
-                    + "' and '"
-                    + (uniques[is_slashed.to_numpy()].iloc[0])
-                )
-                reason = "a mix of ISO 8601 and slashed dates"
-            first = (
-                int(np.flatnonzero(np.isin(codes, np.flatnonzero(bad.to_numpy())))[0])
-                if (bad.any())
-                else 0
-            )
-            raise CostExportError(
-                f"{source}: column {name!r} holds dates that are {reason} ('{value}' on "
-                f"{_row(first)}); re-export with a standard date format or pass date_format=",
-                path=source,
-            )
+            raise _mixed_dates(uniques, codes, iso, is_slashed, name=name, source=source)
     failed = parsed.isna().to_numpy()
     if failed.any():
         unique_bad = int(failed.argmax())
