@@ -157,10 +157,8 @@ def _mixed_dates(
 ) -> CostExportError:
     bad = ~(iso | slashed)
     if bad.any():
-        row = _first_row(codes, bad)
-        what = (
-            f"neither ISO 8601 nor MM/DD/YYYY ({uniques[bad.to_numpy()].iloc[0]!r} on {_row(row)})"
-        )
+        value, row = uniques[bad.to_numpy()].iloc[0], _first_row(codes, bad)
+        what = f"neither ISO 8601 nor MM/DD/YYYY ({value!r} on {_row(row)})"
     else:
         a, b = _first_row(codes, iso), _first_row(codes, slashed)
         what = (
