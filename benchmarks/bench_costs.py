@@ -18,7 +18,8 @@ way a notebook meets the code), on the same files, side by side in one run:
 
 Both are followed by ``analysis.join_costs`` onto a 2,000-registry fleet whose storage
 accounts, ACRs and managed resource groups the rows are billed to. Prints the wall times,
-the peak RSS of each child (minus its RSS after the imports) against the file size, and the
+the peak RSS of each child (its VmHWM minus its RSS once the imports and the fleet are done)
+against the file size, and the
 ratio strict / lenient; the target is at most **1.20x**.
 
 Usage::
@@ -235,9 +236,16 @@ from mlreg_frames.synth.fleet import generate_fleet
 
 variant, path, fmt = sys.argv[1:4]
 tables = mf.flatten(generate_fleet(%(registries)d, 20, seed=7))
+def status(field):
+    # VmHWM / VmRSS of this process (ru_maxrss would carry the parent's peak over exec)
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
 def rss():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-base = rss()
+    return status("VmHWM")
+base = status("VmRSS")
 start = time.perf_counter()
 if variant == "strict":
     costs = mf.read_cost_export(path)
