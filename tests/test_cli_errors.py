@@ -51,6 +51,12 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(root / "tables" / "acr.parquet", root / "copied" / "storage.parquet")
     (root / "lake").mkdir()
     (root / "lake" / "_snapshots").write_text("garbage")
+    (root / "both").mkdir()
+    shutil.copy(SAMPLE / "costs.csv", root / "both" / "costs.csv")
+    shutil.copy(SAMPLE / "costs-focus.csv", root / "both" / "costs-focus.csv")
+    shifted = (SAMPLE / "costs.csv").read_text(encoding="utf-8").splitlines()
+    shifted[3] = shifted[3].replace(",USD,", ",USD,1,", 1)
+    (root / "shifted.csv").write_text("\n".join(shifted) + "\n", encoding="utf-8")
     return root
 
 
@@ -97,6 +103,32 @@ BAD: list[tuple[str, list[str]]] = [
     ("report truncated", ["report", "--from", "truncated", "--out", "r.png"]),
     ("report copied table", ["report", "--from", "copied", "--out", "r.png"]),
     ("report missing folder", ["report", "--from", "nosuch", "--out", "r.png"]),
+    (
+        "report costs of two formats",
+        ["report", "--from", "tables", "--out", "r.png", "--costs", "both"],
+    ),
+    (
+        "report shifted cost row",
+        ["report", "--from", "tables", "--out", "r.png", "--costs", "shifted.csv"],
+    ),
+    (
+        "report unknown cost column",
+        [
+            "report",
+            "--from",
+            "tables",
+            "--out",
+            "r.png",
+            "--costs",
+            "shifted.csv",
+            "--cost-column",
+            "Nope",
+        ],
+    ),
+    (
+        "report cost format",
+        ["report", "--from", "tables", "--out", "r.png", "--costs", "both", "--cost-format", "xml"],
+    ),
     ("dictionary out under a file", ["dictionary", "--out", "file/d.md"]),
     ("diff corrupt lake", ["diff", "lake"]),
     ("diff bad out suffix", ["diff", "lake", "--out", "x.txt"]),

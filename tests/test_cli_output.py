@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -95,3 +96,20 @@ def test_the_readme_report_command_runs_as_written(tmp_path: Path) -> None:
     args = ["report", "--from", str(out), "--out", str(tmp_path / "o.png")]
     result = CliRunner().invoke(main, [*args, "--costs", str(ROOT / command[-1]), "--dpi", "20"])
     assert result.exit_code == 0, result.output
+
+
+def test_report_reads_one_format_of_a_folder_holding_both(tmp_path: Path) -> None:
+    """``report --costs DIR --cost-format focus --cost-column EffectiveCost`` joins that one."""
+    out = tmp_path / "tables"
+    mf.flatten(mf.read_pages(SAMPLE)).to_parquet(out)
+    both = tmp_path / "both"
+    both.mkdir()
+    for name in ("costs.csv", "costs-focus.csv"):
+        shutil.copy(SAMPLE / name, both / name)
+    args = ["report", "--from", str(out), "--out", str(tmp_path / "o.png"), "--costs", str(both)]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1 and "count them twice" in refused.output
+    chosen = args + ["--cost-format", "focus", "--cost-column", "EffectiveCost"]
+    result = CliRunner().invoke(main, chosen)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o.png").stat().st_size > 10_000
