@@ -109,7 +109,7 @@ def test_report_reads_one_format_of_a_folder_holding_both(tmp_path: Path) -> Non
     args = ["report", "--from", str(out), "--out", str(tmp_path / "o.png"), "--costs", str(both)]
     refused = CliRunner().invoke(main, args)
     assert refused.exit_code == 1 and "count them twice" in refused.output
-    chosen = args + ["--cost-format", "focus", "--cost-column", "EffectiveCost"]
+    chosen = [*args, "--cost-format", "focus", "--cost-column", "EffectiveCost"]
     result = CliRunner().invoke(main, chosen)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "o.png").stat().st_size > 10_000
