@@ -51,5 +51,7 @@ def norm_resource_id(ids: pd.Series) -> pd.Series:
     trimmed = lowered.str.rstrip("/")
     out = trimmed.where(arm, text)
     out = out.mask(lowered.isin(_NULLS))
+    if out.empty:  # every id null
+        return pd.Series(pd.NA, index=ids.index, dtype="string[pyarrow]")
     result = out.take(codes.clip(min=0)).set_axis(ids.index)
     return result.mask(codes < 0).astype("string[pyarrow]")

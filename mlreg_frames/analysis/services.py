@@ -71,10 +71,12 @@ def resource_type(ids: pd.Series) -> pd.Series:
 def service_name(ids: pd.Series, raw: pd.Series) -> pd.Series:
     """The FOCUS service of each row: by resource type, then by meter category, else raw."""
     codes, uniques = pd.factorize(ids.astype("string[pyarrow]"), use_na_sentinel=True)
-    by_type = resource_type(pd.Series(uniques, dtype="string[pyarrow]")).map(SERVICE_BY_TYPE)
-    typed = pd.Series(by_type.to_numpy(dtype=object).take(codes.clip(min=0)), index=ids.index)
-    typed = typed.where(codes >= 0)
-    raw_text = raw.astype("string[pyarrow]")
-    by_category = raw_text.str.lower().map(SERVICE_BY_CATEGORY)
-    out = typed.fillna(by_category.astype(object)).fillna(raw_text.astype(object))
-    return out.astype("string[pyarrow]")
+    types = resource_type(pd.Series(uniques, dtype="string[pyarrow]"))
+    by_type = types.map(SERVICE_BY_TYPE).astype("string[pyarrow]")
+    if by_type.empty:
+        typed = pd.Series(pd.NA, index=ids.index, dtype="string[pyarrow]")
+    else:
+        typed = by_type.take(codes.clip(min=0)).set_axis(ids.index).mask(codes < 0)
+    raw_text = raw.astype("string[pyarrow]").set_axis(ids.index)
+    by_category = raw_text.str.lower().map(SERVICE_BY_CATEGORY).astype("string[pyarrow]")
+    return typed.fillna(by_category).fillna(raw_text).astype("string[pyarrow]")

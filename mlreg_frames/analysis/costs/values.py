@@ -141,6 +141,24 @@ def _slashed_order(parts: pd.DataFrame, uniques: pd.Series, *, column: str, sour
     return bool(no_month_first.any())
 
 
+_OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+
+
+def _iso_utc(values: pd.Series) -> pd.Series:
+    """ISO 8601 texts as UTC instants; a text without an offset is UTC.
+
+    Times with and without an offset are parsed apart: given both at once, some pandas
+    versions apply the first value's offset to the naive ones.
+    """
+    aware = values.str.contains(_OFFSET).fillna(False).to_numpy()
+    out = pd.Series(pd.NaT, index=values.index, dtype=DATE_DTYPE)
+    for mask in (aware, ~aware):
+        if mask.any():
+            part = pd.to_datetime(values[mask], format="ISO8601", utc=True, errors="coerce")
+            out[mask] = part.astype(DATE_DTYPE)
+    return out
+
+
 def _first_row(codes: np.ndarray, unique_mask: pd.Series) -> int:
     """The first row whose value is one of the uniques selected by ``unique_mask``."""
     return int(np.flatnonzero(np.isin(codes, np.flatnonzero(unique_mask.to_numpy())))[0])
@@ -219,7 +237,7 @@ def parse_days(
         slashed = uniques.str.extract(_SLASHED)
         is_slashed = slashed[0].notna()
         if iso.all():
-            parsed = pd.to_datetime(uniques, format="ISO8601", utc=True, errors="coerce")
+            parsed = _iso_utc(uniques)
             how = "ISO 8601"
         elif is_slashed.all():
             order = dayfirst
