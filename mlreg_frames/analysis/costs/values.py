@@ -55,6 +55,20 @@ def _is_null_text(column: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(nulls, True))
 
 
+def _non_empty(column: pa.ChunkedArray, *, name: str, source: str, why: str) -> pa.ChunkedArray:
+    """The column as trimmed text, or CostExportError at its first empty or ``NULL`` cell."""
+    raw = text_values(column)
+    empty = _is_null_text(raw)
+    if empty.any():
+        first = int(empty.argmax())
+        raise CostExportError(
+            f"{source}: {name} is empty on {_row(first)} ({column[first].as_py()!r}); {why}: "
+            "fix the row or re-export",
+            path=source,
+        )
+    return raw
+
+
 def parse_costs(
     column: pa.ChunkedArray, *, name: str, source: str, decimal_comma: bool = False
 ) -> np.ndarray:
@@ -74,15 +88,7 @@ def parse_costs(
         values = pc.cast(column, pa.float64())
         raw = None
     else:
-        raw = text_values(column)
-        empty = _is_null_text(raw)
-        if empty.any():
-            first = int(empty.argmax())
-            raise CostExportError(
-                f"{source}: {name} is empty on {_row(first)} ({column[first].as_py()!r}); an "
-                "unknown cost is not zero: fix the row or re-export",
-                path=source,
-            )
+        raw = _non_empty(column, name=name, source=source, why="an unknown cost is not zero")
         text = raw
         if decimal_comma:
             has_comma = np.asarray(pc.fill_null(pc.match_substring(raw, ","), False))
@@ -217,15 +223,7 @@ def parse_days(
                 path=source,
             )
         return series.dt.floor("D").astype(DATE_DTYPE), "timestamp"
-    raw = text_values(column)
-    empty = _is_null_text(raw)
-    if empty.any():
-        first = int(empty.argmax())
-        raise CostExportError(
-            f"{source}: {name} is empty on {_row(first)} ({column[first].as_py()!r}); every "
-            "charge needs its day: fix the row or re-export",
-            path=source,
-        )
+    raw = _non_empty(column, name=name, source=source, why="every charge needs its day")
     codes, uniques_arr = pd.factorize(np.asarray(raw, dtype=object), use_na_sentinel=True)
     uniques = pd.Series(uniques_arr, dtype="object")
     how: str
