@@ -19,7 +19,7 @@ Example::
     ...         "properties": {"networkAcls": {"defaultAction": "Deny"}}}
     >>> frames, errors = flatten_backing([body])
     >>> row = frames["storage_accounts"].iloc[0]
-    >>> row["network_exposure"], row["allow_shared_key_access_effective"], errors
+    >>> row["network_exposure"], bool(row["allow_shared_key_access_effective"]), errors
     ('selected_networks', True, [])
 """
 
