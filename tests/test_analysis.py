@@ -84,7 +84,7 @@ def test_empty_tables_give_empty_frames_with_columns():
     assert analysis.region_summary(t).empty
     assert "replica" in analysis.region_summary(t).columns
     assert analysis.exposure(t).empty
-    assert list(analysis.exposure(t).columns)[-3:] == ["finding", "severity", "detail"]
+    assert list(analysis.exposure(t).columns)[-4:] == ["finding", "severity", "detail", "resource_id"]
     assert analysis.cost_drivers(t).empty
     assert analysis.replication_matrix(t).empty
     assert analysis.replicas(t).empty
@@ -185,8 +185,9 @@ def test_exposure_shape_order_and_severity_dtype():
     f = analysis.exposure(t)
     assert list(f.columns) == [
         "registry_id", "name", "subscription_id", "resource_group", "location", "finding",
-        "severity", "detail",
+        "severity", "detail", "resource_id",
     ]  # fmt: skip
+    assert f["resource_id"].isna().all()  # no account-level findings without backing tables
     assert f["severity"].dtype == analysis.SEVERITY
     assert f["severity"].cat.ordered
     assert f["severity"].tolist() == ["high", "medium", "medium", "info"]  # worst first

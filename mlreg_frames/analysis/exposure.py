@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..flatten.backing import BackingTables
 from ..tables import RegistryTables
+from .backing import BACKING_FINDINGS, backing_findings
 from .regions import norm_region, registry_info
 
 __all__ = ["FINDINGS", "SEVERITY", "exposure"]
@@ -74,6 +76,7 @@ _FINDING_COLUMNS = [
     "finding",
     "severity",
     "detail",
+    "resource_id",
 ]
 _PE_FINDING = {
     "pending": "private_endpoint_pending",
@@ -107,8 +110,15 @@ def _account_label(frame: pd.DataFrame, name_column: str) -> pd.Series:
     return name + " (" + norm_region(frame["location"]).fillna("?") + ")"
 
 
-def exposure(tables: RegistryTables) -> pd.DataFrame:
+def exposure(tables: RegistryTables, backing: BackingTables | None = None) -> pd.DataFrame:
     """Network and identity exposure: one row per registry and finding, worst first.
+
+    With ``backing`` (:func:`mlreg_frames.fetch_backing`), the storage accounts and container
+    registries behind each registry are judged as Azure returns them today, and compared with
+    what the registry payload declares (:data:`~.backing.BACKING_FINDINGS`, one row per
+    account and finding, ``resource_id`` naming the account): then
+    ``storage_blob_public_access`` comes from the accounts themselves, and an account that was
+    not returned is ``backing_not_visible``, never compliant.
 
     Findings (see :data:`FINDINGS` for the full list and ``docs/analysis.md`` for why):
 
@@ -122,7 +132,8 @@ def exposure(tables: RegistryTables) -> pd.DataFrame:
     - ``user_created_storage`` / ``user_created_acr`` (info): bring-your-own accounts.
 
     Returns columns ``registry_id, name, subscription_id, resource_group, location, finding,
-    severity, detail``; ``severity`` is the ordered categorical :data:`SEVERITY`.
+    severity, detail, resource_id`` (the account of an account-level finding, else null);
+    ``severity`` is the ordered categorical :data:`SEVERITY`.
 
     Example::
 
@@ -147,9 +158,10 @@ def exposure(tables: RegistryTables) -> pd.DataFrame:
         )
     )
 
-    blob_public = storage[storage["allow_blob_public_access"].fillna(False).astype(bool)]
-    label = _account_label(blob_public, "storage_account_name") + " allowBlobPublicAccess=true"
-    parts.append(_per_registry(blob_public, label, "storage_blob_public_access"))
+    if backing is None:  # else the accounts themselves say (backing_findings)
+        blob_public = storage[storage["allow_blob_public_access"].fillna(False).astype(bool)]
+        label = _account_label(blob_public, "storage_account_name") + " allowBlobPublicAccess=true"
+        parts.append(_per_registry(blob_public, label, "storage_blob_public_access"))
 
     for state, finding in _PE_FINDING.items():
         rows = pe[(status == state).fillna(False)]
@@ -186,14 +198,21 @@ def exposure(tables: RegistryTables) -> pd.DataFrame:
     user_acr = acr[acr["origin"] == "user"]
     parts.append(_per_registry(user_acr, _account_label(user_acr, "acr_name"), "user_created_acr"))
 
-    found = pd.concat(parts, ignore_index=True)
-    found["severity"] = pd.Categorical(
-        found["finding"].map(lambda f: FINDINGS[f][0]), dtype=SEVERITY
-    )
+    found = pd.concat(parts, ignore_index=True).assign(resource_id=pd.NA)
     info = registry_info(tables).rename(columns={"primary_location": "location"})
-    out = found.merge(info, on="registry_id", how="left")[_FINDING_COLUMNS]
+    found = found.merge(info, on="registry_id", how="left")
+    if backing is not None:
+        accounts = backing_findings(tables, backing)
+        found = pd.concat([found.astype("string"), accounts.astype("string")], ignore_index=True)
+    severities = {**FINDINGS, **BACKING_FINDINGS}
+    found["severity"] = pd.Categorical(
+        found["finding"].map(lambda f: severities[f][0]), dtype=SEVERITY
+    )
+    out = found[_FINDING_COLUMNS]
     out = out.astype({c: "string" for c in _FINDING_COLUMNS if c != "severity"})
     out = out.sort_values(
-        ["severity", "finding", "name", "registry_id"], ascending=[False, True, True, True]
+        ["severity", "finding", "name", "registry_id", "resource_id"],
+        ascending=[False, True, True, True, True],
+        na_position="first",
     )
     return out.reset_index(drop=True)
