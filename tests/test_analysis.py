@@ -84,7 +84,12 @@ def test_empty_tables_give_empty_frames_with_columns():
     assert analysis.region_summary(t).empty
     assert "replica" in analysis.region_summary(t).columns
     assert analysis.exposure(t).empty
-    assert list(analysis.exposure(t).columns)[-4:] == ["finding", "severity", "detail", "resource_id"]
+    assert list(analysis.exposure(t).columns)[-4:] == [
+        "finding",
+        "severity",
+        "detail",
+        "resource_id",
+    ]
     assert analysis.cost_drivers(t).empty
     assert analysis.replication_matrix(t).empty
     assert analysis.replicas(t).empty
