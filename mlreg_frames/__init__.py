@@ -37,6 +37,7 @@ from .tables import RegistryTables, read_parquet
 __version__ = "0.1.0"
 
 _LAZY = {
+    "fetch_backing": "mlreg_frames.sources.backing",
     "fetch_registries": "mlreg_frames.sources.fetch",
     "read_cost_export": "mlreg_frames.analysis.costs.read",
     "explore": "mlreg_frames.widgets",
@@ -60,6 +61,7 @@ __all__ = [
     "SchemaError",
     "__version__",
     "explore",
+    "fetch_backing",
     "fetch_registries",
     "flatten",
     "read_cost_export",
@@ -69,12 +71,14 @@ __all__ = [
 
 if _typing.TYPE_CHECKING:
     from .analysis.costs import read_cost_export
+    from .sources.backing import fetch_backing
     from .sources.fetch import fetch_registries
     from .widgets import explore
 
 
 def __getattr__(name: str) -> object:
-    """Import ``fetch_registries``, ``read_cost_export`` and ``explore`` on first use."""
+    """Import ``fetch_registries``, ``fetch_backing``, ``read_cost_export`` and ``explore`` on
+    first use."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mlreg_frames' has no attribute {name!r}")

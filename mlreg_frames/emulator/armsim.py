@@ -191,6 +191,13 @@ class ArmModel:
         token: the bearer token(s) accepted; None accepts any non-empty token.
         latency: seconds added to every request.
         faults: :class:`Fault` s to inject (more with :meth:`add_fault`).
+        resources: ARM GET bodies served at their ids (the storage accounts and container
+            registries behind the registries); default: those of
+            :func:`mlreg_frames.synth.backing.backing_accounts`, with the drift it writes, less
+            :func:`~mlreg_frames.synth.backing.missing_accounts` (404). ``[]`` serves none.
+        forbidden_groups: resource groups (``/subscriptions/<s>/resourcegroups/<g>``) whose
+            resources answer 403; default: :func:`~mlreg_frames.synth.backing.unreadable_groups`
+            when ``resources`` is the default, else none.
     """
 
     def __init__(
@@ -203,6 +210,8 @@ class ArmModel:
         token: str | Collection[str] | None = None,
         latency: float = 0.0,
         faults: Iterable[Fault] = (),
+        resources: Iterable[dict[str, Any]] | None = None,
+        forbidden_groups: Collection[str] | None = None,
     ):
         if registries is None:
             registries, listed_subs = load_pages(sample_dir())
@@ -224,6 +233,16 @@ class ArmModel:
         listed = {str(s.get("subscriptionId", "")).lower() for s in self.subscriptions}
         self.subscriptions += [_subscription(s) for s in self._by_sub if s not in listed]
         self._known = listed | set(self._by_sub)
+        if resources is None:
+            from ..synth.backing import backing_accounts, missing_accounts, unreadable_groups
+
+            missing = missing_accounts(self.registries)
+            resources = [b for b in backing_accounts(self.registries)
+                         if b["id"].lower() not in missing]  # fmt: skip
+            if forbidden_groups is None:
+                forbidden_groups = unreadable_groups(self.registries)
+        self.resources = {str(b["id"]).rstrip("/").lower(): b for b in resources if "id" in b}
+        self.forbidden_groups = {g.rstrip("/").lower() for g in forbidden_groups or ()}
 
     @classmethod
     def from_pages(cls: type[_M], path: str | Path, **options: Any) -> _M:
@@ -307,7 +326,7 @@ class ArmModel:
     def _list(self, path: str, query: dict[str, str], base: str, target: str) -> Answer:
         route = next(((k, m) for k, r in _ROUTES if (m := r.match(path))), None)
         if route is None:
-            return _error(404, "InvalidResourceType", f"No route for '{path}'.")
+            return self._resource(path)
         kind, match = route
         items = self._items(kind, match)
         if isinstance(items, Answer):
@@ -330,6 +349,24 @@ class ArmModel:
         elif more:
             body["nextLink"] = _link(base + path, query, nxt)
         return Answer(200, encode(body))
+
+    def _resource(self, path: str) -> Answer:
+        """``GET`` of one resource by id: its body, 403 in a forbidden group, else 404."""
+        rid = path.rstrip("/").lower()
+        group = "/".join(rid.split("/")[:5])
+        if _ID.match(path) and group in self.forbidden_groups:
+            return _error(
+                403,
+                "AuthorizationFailed",
+                f"The client does not have authorization to perform action 'read' over scope "
+                f"'{path}' or the scope is invalid.",
+            )
+        body = self.resources.get(rid)
+        if body is not None:
+            return Answer(200, encode(body))
+        if _ID.match(path) and "/providers/" in rid:
+            return _error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
+        return _error(404, "InvalidResourceType", f"No route for '{path}'.")
 
 
 def _padded(size: int) -> bytes:
