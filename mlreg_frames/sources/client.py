@@ -53,7 +53,7 @@ from ..errors import (
     PaginationError,
 )
 from .auth import TokenCredential, TokenProvider, check_endpoint, is_loopback, origin, token_scope
-from .guard import REDACTOR, Origin, guarded_logger
+from .guard import REDACTOR, Origin, guarded_logger, request_path
 from .limits import FetchLimits, deadline_exceeded, read_body
 from .policy import RETRYABLE_ERRORS, RetryPolicy, arm_error, parse_retry_after, scrub
 from .watchdog import WatchedAdapter, armed
@@ -344,11 +344,8 @@ class ArmClient:
         # (read_body checks it between body reads); see .watchdog.
         with armed(self.limits.request_timeout) as watch:
             try:
-                response = self.session.send(
-                    prepared,
-                    timeout=(connect, min(read, self.limits.request_timeout)),
-                    allow_redirects=False,
-                    **settings,
+                response = self._transmit(
+                    prepared, (connect, min(read, self.limits.request_timeout)), settings
                 )
                 ok = 200 <= response.status_code < 300
                 try:
@@ -371,6 +368,32 @@ class ArmClient:
         response._content = content  # so response.json() reads it (ARM error bodies)
         return response, content
 
+    def _transmit(
+        self,
+        prepared: requests.PreparedRequest,
+        timeout: tuple[float, float],
+        settings: dict[str, Any],
+    ) -> requests.Response:
+        """Send ``prepared`` through the session's adapter; the body is left unread.
+
+        Not ``Session.send``: even with ``allow_redirects=False`` it runs
+        ``resolve_redirects`` on a 3xx with a ``Location``, which reads (and gunzips) the
+        whole body, past every limit. The session's adapter (its pool, the watchdog) and
+        response hooks are used as ``Session.send`` uses them; cookies are not kept (ARM sets
+        none) and no redirect is ever followed.
+        """
+        adapter = self.session.get_adapter(str(prepared.url))
+        response = adapter.send(
+            prepared,
+            stream=True,
+            timeout=timeout,
+            verify=settings.get("verify", True),
+            cert=settings.get("cert"),
+            proxies=settings.get("proxies") or {},
+        )
+        hooked = requests.hooks.dispatch_hook("response", prepared.hooks, response)
+        return hooked if isinstance(hooked, requests.Response) else response
+
     def iter_pages(
         self,
         path_or_url: str,
@@ -385,13 +408,18 @@ class ArmClient:
         A page may be empty and still carry a ``nextLink``; a link seen twice raises
         :class:`~mlreg_frames.errors.PaginationError`; a link to another origin (or one that
         parsers could read differently) raises
-        :class:`~mlreg_frames.errors.InsecureEndpointError` before anything is sent; more
-        than ``limits.max_pages`` pages raise
-        :class:`~mlreg_frames.errors.LimitExceededError` (code ``MaxPagesExceeded``).
+        :class:`~mlreg_frames.errors.InsecureEndpointError` before anything is sent; a link
+        whose path is not the list's own (another subscription, resource group or operation)
+        raises :class:`~mlreg_frames.errors.PaginationError` (code ``NextLinkOutOfScope``)
+        before anything is sent; more than ``limits.max_pages`` pages raise
+        :class:`~mlreg_frames.errors.LimitExceededError` (code ``MaxPagesExceeded``). Every
+        page is requested with ``api_version``: a link's own api-version is replaced, as
+        Azure's SDKs do, so the pages, the raw archive and the provenance agree.
         """
         url: str | None = path_or_url
         if not path_or_url.lower().startswith(("http://", "https://")):
             url = self.url(path_or_url, api_version)
+        list_path = _scope_path(request_path(self.guard(str(url), scope)))
         seen: set[str] = set()
         count = 0
         while url:
@@ -419,9 +447,9 @@ class ArmClient:
             )
             count += 1
             yield page
-            url = self._next(page, scope, api_version)
+            url = self._next(page, scope, api_version, list_path)
 
-    def _next(self, page: ListPage, scope: str, api_version: str) -> str | None:
+    def _next(self, page: ListPage, scope: str, api_version: str, list_path: str) -> str | None:
         link = page.body.get("nextLink", page.body.get("NextLink"))
         if link is None or link == "":
             return None
@@ -434,8 +462,18 @@ class ArmClient:
                 scope=scope,
             )
         self.guard(link, scope)  # before any other parser reads it
-        has_version = any(k.lower() == "api-version" for k, _ in parse_qsl(urlsplit(link).query))
-        return link if has_version else _with_api_version(link, api_version)
+        path = request_path(link)
+        if _scope_path(path) != list_path:
+            raise PaginationError(
+                f"nextLink on {_short(page.url)} leads to {_short(path)}, outside the list being "
+                f"read for {scope} ({list_path}): it was not requested, and the pages read "
+                "before it are kept; retry later, or report the request id "
+                f"{page.request_id or '(none)'} to Azure support",
+                url=page.url,
+                scope=scope,
+                code="NextLinkOutOfScope",
+            )
+        return _with_api_version(link, api_version)  # ours on every page, as Azure's SDKs do
 
     def _parse(
         self, response: requests.Response, content: bytes, url: str, scope: str | None
@@ -486,9 +524,18 @@ class ArmClient:
 
 def _with_api_version(url: str, api_version: str) -> str:
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() != "api-version"]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() != "api-version"
+    ]
     query.insert(0, ("api-version", api_version))
     return urlunsplit(parts._replace(query=urlencode(query, safe="$")))
+
+
+def _scope_path(path: str) -> str:
+    """A list path as compared for a ``nextLink``: lower-case, without a trailing ``/``."""
+    return path.rstrip("/").lower() or "/"
 
 
 def _link_key(url: str) -> str:
