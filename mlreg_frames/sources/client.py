@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -116,12 +116,14 @@ def parse_json(content: bytes) -> Any:
 
 
 class ListPage(NamedTuple):
-    """One ARM list response as received: its JSON body, URL, time and request id."""
+    """One ARM list response as received: its JSON body, URL, time and request id, and the
+    headers a source reads beyond those (Resource Graph's; None on the ARM path)."""
 
     body: dict[str, Any]
     url: str
     fetched_at: str
     request_id: str | None
+    headers: Mapping[str, str] | None = None
 
 
 class _Bearer(requests.auth.AuthBase):
@@ -372,7 +374,7 @@ class ArmClient:
         self,
         prepared: requests.PreparedRequest,
         timeout: tuple[float, float],
-        settings: dict[str, Any],
+        settings: Mapping[str, Any],
     ) -> requests.Response:
         """Send ``prepared`` through the session's adapter; the body is left unread.
 

@@ -39,7 +39,7 @@ import pandas as pd
 import requests
 
 from .. import schema
-from ..errors import FetchError, FlattenError, PaginationError
+from ..errors import FetchError, FlattenError, LimitExceededError, PaginationError
 from ..flatten.engine import flatten
 from ..pages import Page, write_page
 from ..tables import RegistryTables
@@ -53,7 +53,7 @@ from .auth import (
     resolve_endpoint,
 )
 from .client import ListPage, RetryPolicy, make_session
-from .graphclient import GraphClient
+from .graphclient import LIMIT_HIT, GraphClient, limit_hit
 from .graphscope import (
     MAX_SUBSCRIPTIONS_PER_REQUEST,
     MAX_TOP,
@@ -94,12 +94,23 @@ def _row(path: str, outcome: str, exc: BaseException | None, message: str) -> di
 
 @dataclass
 class _Read:
-    """What one request scope gave: named pages, and what was wrong with the answer."""
+    """What one request scope gave: named pages, and what was wrong with the answer.
+
+    ``total`` is the first page's ``totalRecords`` (rows over all pages), ``limit_hit`` what
+    ``x-ms-tenant-subscription-limit-hit`` said (None: never sent).
+    """
 
     pages: list[tuple[str, Page]]
     error: FetchError | None = None
     truncated: bool = False
     rows: int = 0
+    total: int | None = None
+    limit_hit: bool | None = None
+
+    @property
+    def short(self) -> bool:
+        """Fewer rows arrived than ``totalRecords`` announced, with no page left to ask for."""
+        return self.total is not None and self.rows < self.total
 
 
 def _is_true(value: Any) -> bool:
@@ -126,12 +137,19 @@ def _read_scope(
         if token is not None:
             body = {**first, "options": {**first["options"], "$skipToken": token}}
         try:
+            if len(read.pages) >= client.limits.max_pages:
+                raise _too_many_pages(client.limits.max_pages, scope, url)
             received = client.post_json(url, body, scope=scope.label)
             rows, token = _check_page(received, scope, seen)
         except FetchError as exc:
             read.error = exc
             return read
         read.truncated |= _is_true(received.body.get("resultTruncated"))
+        hit = limit_hit(received.headers)
+        if hit is not None:
+            read.limit_hit = bool(read.limit_hit) or hit
+        if not read.pages:
+            read.total = _total_records(received.body.get("totalRecords"))
         page = _page(received, rows)
         name = f"{scope.slug}.{len(read.pages):05d}.json"
         if raw_dir is not None:
@@ -149,6 +167,25 @@ def _read_scope(
             bar.set_postfix(registries=read.rows, refresh=False)
         if token is None:
             return read
+
+
+def _too_many_pages(limit: int, scope: GraphScope, url: str) -> LimitExceededError:
+    return LimitExceededError(
+        f"{scope.label} has more than {limit:,} Resource Graph pages: the server keeps sending "
+        "new $skipTokens; the pages read so far are kept. Raise max_pages (--max-pages) if the "
+        "scope is genuinely that large",
+        code="MaxPagesExceeded",
+        limit="max_pages",
+        url=url,
+        scope=scope.label,
+    )
+
+
+def _total_records(value: Any) -> int | None:
+    """``totalRecords`` when it is a whole number (ARG's int64), else None (not checked)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def _check_page(
@@ -199,13 +236,16 @@ def _page(received: ListPage, rows: list[Any]) -> Page:
     )
 
 
+_MISSING_ROWS = FetchError("", code="MissingRows")
+_LIMIT_HIT = FetchError("", code="SubscriptionLimitHit")
+
+
 def _problems(scope: GraphScope, read: _Read, allow_partial: bool) -> list[dict[str, Any]]:
     """The ``fetch_errors`` rows of one request scope: failed, else truncated, else partial.
 
     One row per subscription or management group of the request, as for a failure: any of
     them may be missing rows (and :func:`mlreg_frames.lake.diff` reads them so).
     """
-    partial = allow_partial and not scope.subscriptions
     if read.error is not None:
         kept = len(read.pages)
         note = f" ({kept} page(s) read before the failure are kept)" if kept else ""
@@ -217,11 +257,26 @@ def _problems(scope: GraphScope, read: _Read, allow_partial: bool) -> list[dict[
             "group, or use source='arm' for this scope"
         )
         return [_row(path, "truncated", None, message) for path in scope.paths]
-    if partial:
+    if read.short:
         message = (
-            f"allowPartialScopes was on for {scope.label}: Resource Graph may have left out "
-            "subscriptions beyond its limit without saying so; pass subscription ids (sent "
-            "in batches of 1,000) for a complete answer"
+            f"Resource Graph announced {read.total:,} registries for {scope.label} "
+            f"(totalRecords) but sent {read.rows:,} and no $skipToken: registries are "
+            "missing; retry later, or use source='arm' for this scope"
+        )
+        return [_row(path, "truncated", _MISSING_ROWS, message) for path in scope.paths]
+    if read.limit_hit:
+        message = (
+            f"Resource Graph answered {scope.label} for only part of its subscriptions "
+            f"({LIMIT_HIT}: true; allowPartialScopes was on): the registries of the "
+            "subscriptions beyond its limit are missing; pass subscription ids (sent in "
+            "batches of 1,000) for a complete answer"
+        )
+        return [_row(path, "partial", _LIMIT_HIT, message) for path in scope.paths]
+    if allow_partial and not scope.subscriptions and read.limit_hit is None:
+        message = (
+            f"allowPartialScopes was on for {scope.label} and Resource Graph did not say "
+            f"({LIMIT_HIT} absent) whether it left out subscriptions beyond its limit; pass "
+            "subscription ids (sent in batches of 1,000) for a complete answer"
         )
         return [_row(path, "partial", None, message) for path in scope.paths]
     return []
