@@ -200,10 +200,14 @@ def empty_case(endpoint: str, n_subs: int, repeat: int) -> int:
     ok_scopes = fetch["scopes"] == n_subs and fetch["errors"] == 0
     print(f"  fetch: {fetch['scopes']} scopes read, {fetch['errors']} fetch_errors rows")
     ratio = naive["seconds"] / fetch["seconds"]
-    print(f"  fetch peak RSS {fetch_peak:.1f} MB; target < {RSS_TARGET_MB:.0f} MB: "
-          + ("met" if fetch_peak < RSS_TARGET_MB else "MISSED"))
-    print(f"  fetch time / naive time = {1 / ratio:.2f}; target <= 1: "
-          + ("met" if ratio >= 1 else "MISSED"))
+    print(
+        f"  fetch peak RSS {fetch_peak:.1f} MB; target < {RSS_TARGET_MB:.0f} MB: "
+        + ("met" if fetch_peak < RSS_TARGET_MB else "MISSED")
+    )
+    print(
+        f"  fetch time / naive time = {1 / ratio:.2f}; target <= 1: "
+        + ("met" if ratio >= 1 else "MISSED")
+    )
     return 0 if ok_scopes and fetch_peak < RSS_TARGET_MB and ratio >= 1 else 1
 
 
