@@ -43,6 +43,7 @@ from .. import schema
 from .._gc import paused_gc
 from ..errors import FetchError, InvalidArgumentError
 from ..flatten import engine, frames
+from ..flatten.gather import Gatherer
 from ..pages import Page, write_page
 from ..tables import RegistryTables
 from .arguments import CommonArguments, number_argument, text_argument
@@ -63,7 +64,7 @@ from .limits import (
     DEFAULT_REQUEST_TIMEOUT,
     FetchLimits,
 )
-from .walker import PageWalker, Part, ScopeResult
+from .walker import PageWalker, ScopeResult
 
 __all__ = [
     "API_VERSION",
@@ -368,6 +369,8 @@ class _ScopeReader:
         except Exception as exc:  # a safety net: it is this scope's failure only
             result.error = _unexpected(exc, scope, "reading")
             result.pages = result.handed  # what is kept
+        finally:
+            self.walker.finish(result)  # once walked, the scope is merged as it is
         return result
 
     def _pages(self, scope: Scope, result: ScopeResult) -> None:
@@ -428,22 +431,16 @@ def _page(received: ListPage, api_version: str) -> Page:
     )
 
 
-def _combine(parts: list[Part], provenance: dict[str, Any]) -> RegistryTables:
+def _combine(gathered: Gatherer, provenance: dict[str, Any]) -> RegistryTables:
     """The scopes' tables as one, exactly as ``flatten`` of all pages in archive order.
 
-    Parts are put in archive order (scope, then page); a registry found in several parts is
-    kept from the last one only, as ``flatten`` keeps the last one seen.
+    The walker merged each finished scope as it came (:mod:`mlreg_frames.flatten.gather`):
+    rows come out in archive order (scope, then page), and a registry found in several
+    scopes is kept from the last one only, as ``flatten`` keeps the last one seen.
     """
-    chunks = [chunk for _, chunk in sorted(parts, key=lambda part: part[0])]
-    if not chunks:
-        chunks = [engine._flatten_chunk([], 0)]
-    engine.warn_skipped(sum(chunk[3] for chunk in chunks), stacklevel=4)
-    arrows = engine._merge([chunk[0] for chunk in chunks])
-    prov: dict[str, Any] = {
-        "inputs": sum(chunk[1] for chunk in chunks),
-        "registries": arrows["registries"].num_rows,
-    }
-    api_versions = set().union(*(chunk[2] for chunk in chunks))
+    arrows, inputs, api_versions, skipped = gathered.result()
+    engine.warn_skipped(skipped, stacklevel=4)
+    prov: dict[str, Any] = {"inputs": inputs, "registries": arrows["registries"].num_rows}
     if api_versions:
         prov["api_versions"] = sorted(api_versions)
     prov.update(provenance)
@@ -574,7 +571,6 @@ def fetch_registries(
     fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     rows: list[dict] = []
     futures: dict[Scope, Future] = {}
-    parts: list[Part] = []
     failures: list[FetchError] = []
     pool = ThreadPoolExecutor(max_workers, thread_name_prefix="mlreg-fetch")
     stop = threading.Event()
@@ -592,8 +588,6 @@ def fetch_registries(
         results = {scope: future.result() for scope, future in futures.items()}
         walker.close()  # every batch handed over is walked: the results are complete
         for scope, result in results.items():
-            if result.left_out is None:  # a scope the flattener refused is left out whole
-                parts += result.parts
             if result.error is not None:
                 error = result.error
                 failures.append(error)
@@ -629,7 +623,7 @@ def fetch_registries(
         "scopes": [scope.path for scope in futures],
     }
     with paused_gc():
-        tables = _combine(parts, provenance)
+        tables = _combine(walker.gathered, provenance)
     frame = pd.DataFrame(rows, columns=list(schema.FETCH_ERRORS.column_names))
     tables.fetch_errors = schema.conform("fetch_errors", frame).sort_values(
         "scope", ignore_index=True

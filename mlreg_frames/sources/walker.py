@@ -11,8 +11,11 @@ Memory stays bounded: the hand-over queue holds at most ``capacity`` batches, an
 that finds it full waits (the network pauses rather than pages piling up), so the JSON alive
 is a few batches per worker at most.
 
-The walk's result is kept per scope (:class:`ScopeResult`): a payload the flattener refuses
-leaves that scope out, never the others.
+The walk's result is kept per scope (:class:`ScopeResult`) until the scope is finished: a
+payload the flattener refuses leaves that scope out, never the others. A finished scope is
+merged at once into the walker's :class:`~mlreg_frames.flatten.gather.Gatherer` (its parts
+dropped), and a batch of pages with no registries (most scopes of a large tenant) is only
+counted, never walked: what stays alive per scope is a few counters, not seven Arrow tables.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 from ..errors import FetchError
 from ..flatten import engine
+from ..flatten.gather import Gatherer
 from ..pages import Page
 
 __all__: list[str] = []  # the fetch's internals; the public face is fetch_registries
@@ -48,14 +52,35 @@ class ScopeResult:
     handed: int = 0
     error: FetchError | None = None
     left_out: BaseException | None = None
+    empty_pages: int = 0
+    api_versions: set[str] = field(default_factory=set)
 
     @property
     def failed(self) -> bool:
         return self.error is not None or self.left_out is not None
 
 
+def _is_empty(page: Page) -> bool:
+    """A page whose only list is an empty ``value``: walking it gives no row and no error."""
+    body = page.body
+    if body.get("value") != []:
+        return False
+    return not any(isinstance(key, str) and key.lower() == "value" != key for key in body)
+
+
 def walk_batch(batch: list[tuple[str, Page]], result: ScopeResult) -> None:
-    """Walk one batch of a scope's pages to Arrow into ``result`` (a refusal leaves it out)."""
+    """Walk one batch of a scope's pages to Arrow into ``result`` (a refusal leaves it out).
+
+    A batch of empty pages is only counted (as the walk would count it: inputs and api
+    versions), which saves building seven empty tables per scope.
+    """
+    if all(page.loaded and _is_empty(page) for _, page in batch):
+        result.empty_pages += len(batch)
+        result.api_versions.update(
+            page.api_version for _, page in batch if isinstance(page.api_version, str)
+            and page.api_version
+        )  # fmt: skip
+        return
     try:
         chunk = engine._flatten_chunk([page for _, page in batch], 0)
     except Exception as exc:  # a payload the flattener refuses: the scope is left out
@@ -83,6 +108,8 @@ class PageWalker:
             max(1, capacity)
         )
         self._stop = stop
+        self.gathered = Gatherer()
+        """Every finished scope that was not left out, merged (read once :meth:`close` returns)."""
         self._thread = threading.Thread(target=self._run, name="mlreg-walk", daemon=True)
         self._thread.start()
 
@@ -91,6 +118,13 @@ class PageWalker:
         (its result is abandoned) or the scope was left out (its parts are dropped)."""
         if not batch:
             return
+        self._put(batch, result)
+
+    def finish(self, result: ScopeResult) -> None:
+        """Say that a scope has handed over its last batch: once walked, it is gathered."""
+        self._put([], result)
+
+    def _put(self, batch: list[tuple[str, Page]], result: ScopeResult) -> None:
         while not self._stop.is_set() and result.left_out is None:
             if not self._thread.is_alive():  # cannot happen: _run catches what walks raise
                 raise RuntimeError("the page walker thread ended early")
@@ -117,5 +151,20 @@ class PageWalker:
             if item is None:
                 return
             batch, result = item
-            if result.left_out is None and not self._stop.is_set():
+            if result.left_out is not None or self._stop.is_set():
+                continue
+            if batch:
                 walk_batch(batch, result)
+            else:  # the scope is finished: merge it, keep only its counts
+                self._gather(result)
+
+    def _gather(self, result: ScopeResult) -> None:
+        try:
+            for name, chunk in result.parts:
+                self.gathered.add(name, chunk)
+        except Exception as exc:  # cannot happen: the chunks come from one schema
+            result.left_out = exc
+            return
+        self.gathered.count(result.empty_pages, result.api_versions)
+        result.parts = []
+        result.api_versions = set()
