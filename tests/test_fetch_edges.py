@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 import tracemalloc
 import zlib
 from collections.abc import Iterator
@@ -183,6 +184,9 @@ def test_a_redirect_body_is_read_no_further_than_the_cap(
     assert "not followed" in str(info.value) and SECRET not in str(info.value)
     # what was held is the error-body cap, not the 256 MiB offered (inflated, for gzip)
     assert peak < 8 * ERROR_BODY_BYTES
+    deadline = time.monotonic() + 10
+    while not _Redirecting.sent and time.monotonic() < deadline:  # the server notices the hang-up
+        time.sleep(0.01)
     assert _Redirecting.sent and max(_Redirecting.sent) < 64 * 2**20
 
 

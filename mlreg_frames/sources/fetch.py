@@ -56,6 +56,7 @@ from .auth import (
     resolve_endpoint,
 )
 from .client import ArmClient, ListPage, RetryPolicy, make_session
+from .dispatch import Dispatcher
 from .graph import fetch_graph
 from .guard import REDACTOR, guarded_logger
 from .limits import (
@@ -64,7 +65,7 @@ from .limits import (
     DEFAULT_REQUEST_TIMEOUT,
     FetchLimits,
 )
-from .walker import PageWalker, ScopeResult
+from .walker import PageWalker, ScopeResult, is_empty
 
 __all__ = [
     "API_VERSION",
@@ -93,6 +94,7 @@ batches); the tables built from them are far smaller."""
 
 _PROVIDER = "providers/Microsoft.MachineLearningServices/registries"
 _ARCHIVE_FAILED = "RawArchiveUnwritable"
+_WINDOW = 4  # scopes submitted and not yet collected, per worker (see .dispatch)
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,7 @@ class _ScopeReader:
             result.error = exc
         except Exception as exc:  # a safety net: it is this scope's failure only
             result.error = _unexpected(exc, scope, "reading")
-            result.pages = result.handed  # what is kept
+            result.pages = result.handed + result.empty_pages  # what is kept
         finally:
             self.walker.finish(result)  # once walked, the scope is merged as it is
         return result
@@ -402,8 +404,11 @@ class _ScopeReader:
             result.pages += 1
             if self.raw_dir is not None:
                 self._archive(page, self.raw_dir / name, scope)
-            batch.append((name, page))
             self.progress.page(len(page.registries) if isinstance(page.registries, list) else 0)
+            if is_empty(page):  # it would walk to nothing: counted, never handed over
+                result.empty_pages += 1
+                continue
+            batch.append((name, page))
             if len(batch) >= FLATTEN_BATCH:
                 self.walker.submit(batch, result)
                 batch = []
@@ -570,7 +575,6 @@ def fetch_registries(
     raw = Path(raw_dir) if raw_dir is not None else None
     fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     rows: list[dict] = []
-    futures: dict[Scope, Future] = {}
     failures: list[FetchError] = []
     pool = ThreadPoolExecutor(max_workers, thread_name_prefix="mlreg-fetch")
     stop = threading.Event()
@@ -578,16 +582,18 @@ def fetch_registries(
     cleanup.enter_context(paused_gc())  # the walk builds many objects that live on: no rescans
     walker = PageWalker(capacity=max_workers, stop=stop)
     reader = _ScopeReader(client, api_version, raw, bar, stop, walker)
+    runner = Dispatcher(pool, reader.read, _WINDOW * max_workers, bar.scope_done)
+    seen: set[Scope] = set()
     try:
         client.token()  # a credential that gives no usable token fails once, before any request
         for scope in _subscription_scopes(client, subscription_ids, resource_group, rows):
-            if scope not in futures:
+            if scope not in seen:
+                seen.add(scope)
                 bar.scope_added()
-                futures[scope] = pool.submit(reader.read, scope)
-                futures[scope].add_done_callback(bar.scope_done)
-        results = {scope: future.result() for scope, future in futures.items()}
+                runner.submit(scope)
+        runner.drain()
         walker.close()  # every batch handed over is walked: the results are complete
-        for scope, result in results.items():
+        for scope, result in runner.kept.items():
             if result.error is not None:
                 error = result.error
                 failures.append(error)
@@ -608,11 +614,12 @@ def fetch_registries(
         if own_session:
             session.close()
         cleanup.close()
-    if futures and len(failures) == len(futures):
+    scopes = runner.scopes
+    if scopes and len(failures) == len(scopes):
         if len(failures) == 1:
             raise failures[0]
         raise FetchError(
-            f"all {len(futures)} scopes failed; the first: {failures[0]}",
+            f"all {len(scopes)} scopes failed; the first: {failures[0]}",
             scope=failures[0].scope,
         )
     provenance = {
@@ -620,8 +627,9 @@ def fetch_registries(
         "endpoint": endpoint,
         "api_version": api_version,
         "fetched_at": fetched_at,
-        "scopes": [scope.path for scope in futures],
+        "scopes": [scope.path for scope in scopes],
     }
+    walker.gathered.count(runner.empty_pages, {api_version} if runner.empty_pages else set())
     with paused_gc():
         tables = _combine(walker.gathered, provenance)
     frame = pd.DataFrame(rows, columns=list(schema.FETCH_ERRORS.column_names))
