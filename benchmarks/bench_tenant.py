@@ -156,15 +156,15 @@ def _peak_mb() -> float:
 def measure(args: argparse.Namespace) -> None:
     """A child process: run one contender once, print its time and peak RSS as JSON."""
     base = _peak_mb()  # after importing pandas, pyarrow and mlreg_frames
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if args.measure == "fetch":
         tables = fetch_registries(endpoint=args.endpoint, credential=StaticTokenCredential(TOKEN))
     else:
         tables = naive_loop(args.endpoint)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     scopes = len(tables.provenance.get("scopes", [])) if args.measure == "fetch" else None
     print(json.dumps({
-        "seconds": seconds, "peak_mb": _peak_mb(), "base_mb": base, "scopes": scopes,
+        "seconds": seconds, "cpu": cpu, "peak_mb": _peak_mb(), "base_mb": base, "scopes": scopes,
         "registries": len(tables.registries), "errors": len(tables.fetch_errors),
     }))  # fmt: skip
 
@@ -193,8 +193,8 @@ def empty_case(endpoint: str, n_subs: int, repeat: int) -> int:
     best = {kind: min(results, key=lambda r: r["seconds"]) for kind, results in runs.items()}
     for kind, result in best.items():
         peak = max(r["peak_mb"] for r in runs[kind])
-        print(f"  {labels[kind]:<62} {result['seconds']:7.2f}s  peak RSS {peak:7.1f} MB "
-              f"(+{peak - result['base_mb']:.1f} MB over imports)")  # fmt: skip
+        print(f"  {labels[kind]:<62} {result['seconds']:7.2f}s (CPU {result['cpu']:6.2f}s)  "
+              f"peak RSS {peak:7.1f} MB (+{peak - result['base_mb']:.1f} MB over imports)")  # fmt: skip
     fetch, naive = best["fetch"], best["naive"]
     fetch_peak = max(r["peak_mb"] for r in runs["fetch"])
     ok_scopes = fetch["scopes"] == n_subs and fetch["errors"] == 0

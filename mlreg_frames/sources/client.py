@@ -352,7 +352,7 @@ class ArmClient:
         self.guard(str(prepared.url), scope)  # what urllib3 will connect to, exactly
         deadline = self._clock() + self.limits.request_timeout
         connect, read = self.timeout
-        settings = self.session.merge_environment_settings(prepared.url, {}, True, None, None)
+        settings = self._settings(str(prepared.url))
         # The watchdog holds the deadline while the status line and headers arrive too
         # (read_body checks it between body reads); see .watchdog.
         with armed(self.limits.request_timeout) as watch:
@@ -380,6 +380,15 @@ class ArmClient:
                 raise
         response._content = content  # so response.json() reads it (ARM error bodies)
         return response, content
+
+    def _settings(self, url: str) -> Mapping[str, Any]:
+        """The session's proxies, verify and cert for ``url`` (the environment's when it
+        trusts it, as ``requests`` decides; read once otherwise: nothing can change them)."""
+        session = self.session
+        if session.trust_env:
+            return session.merge_environment_settings(url, {}, True, None, None)
+        proxies = {k: v for k, v in session.proxies.items() if v is not None}
+        return {"proxies": proxies, "verify": session.verify, "cert": session.cert}
 
     def _transmit(
         self,
