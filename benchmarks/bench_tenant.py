@@ -193,8 +193,9 @@ def empty_case(endpoint: str, n_subs: int, repeat: int) -> int:
     best = {kind: min(results, key=lambda r: r["seconds"]) for kind, results in runs.items()}
     for kind, result in best.items():
         peak = max(r["peak_mb"] for r in runs[kind])
+        grown = peak - result["base_mb"]
         print(f"  {labels[kind]:<62} {result['seconds']:7.2f}s (CPU {result['cpu']:6.2f}s)  "
-              f"peak RSS {peak:7.1f} MB (+{peak - result['base_mb']:.1f} MB over imports)")  # fmt: skip
+              f"peak RSS {peak:7.1f} MB (+{grown:.1f} MB over imports)")  # fmt: skip
     fetch, naive = best["fetch"], best["naive"]
     fetch_peak = max(r["peak_mb"] for r in runs["fetch"])
     ok_scopes = fetch["scopes"] == n_subs and fetch["errors"] == 0
