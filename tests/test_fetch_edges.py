@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 import pandas as pd
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mlreg_frames as mf
 from mlreg_frames.emulator import ArmEmulator, Fault
@@ -30,9 +32,10 @@ from mlreg_frames.emulator.graphsim import GRAPH_TARGET, LIMIT_HIT
 from mlreg_frames.errors import FetchError, LimitExceededError, PaginationError
 from mlreg_frames.flatten import parse_arm_id
 from mlreg_frames.sources.auth import StaticTokenCredential
-from mlreg_frames.sources.client import ERROR_BODY_BYTES, ArmClient, RetryPolicy
+from mlreg_frames.sources.client import ERROR_BODY_BYTES, ArmClient, RetryPolicy, _scope_path
 from mlreg_frames.sources.fetch import API_VERSION, fetch_registries
 from mlreg_frames.sources.graph import fetch_graph
+from mlreg_frames.sources.guard import request_origin, request_path
 from mlreg_frames.sources.limits import FetchLimits
 
 from .emulated import QUICK_RETRIES, fetch_from, registry_ids, subscriptions_of
@@ -289,6 +292,22 @@ def test_a_next_link_on_the_same_list_in_another_case_is_followed(fleet: ArmEmul
     assert error is None
     ids = {r["id"].lower() for page in pages for r in page["value"]}
     assert ids == registry_ids(fleet, sub, group)
+
+
+_PLAIN = "abcXYZ019-._~!$&'()*+,;=:@/?%"
+
+
+@settings(max_examples=300, deadline=None)
+@given(tail=st.text(alphabet=_PLAIN, max_size=30), endpoint=st.sampled_from([
+    "http://127.0.0.1:8080", "https://management.azure.com", "http://[::1]:9", "http://localhost",
+]))  # fmt: skip
+def test_a_plain_url_skips_no_check_the_parser_would_make(endpoint: str, tail: str) -> None:
+    """The client's shortcut for its own URLs agrees with the full guard and its parser."""
+    client = ArmClient(endpoint, StaticTokenCredential(SECRET))
+    url = f"{endpoint}/{tail}"
+    assert client._plain(url)
+    assert request_origin(url) == request_origin(endpoint)
+    assert client._list_path(url) == _scope_path(request_path(url))
 
 
 # --- 4. every page is asked with the client's api-version -------------------------------

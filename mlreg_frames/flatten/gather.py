@@ -51,6 +51,7 @@ class Gatherer:
 
     def __init__(self, compact_every: int = 256) -> None:
         self._tables: dict[str, list[pa.Table]] = {name: [] for name in schema.TABLES}
+        self._blocks = {name: 0 for name in schema.TABLES}  # compacted tables, per table
         self._empty: dict[str, pa.Table] | None = None
         self._since_compaction = 0
         self._compact_every = max(1, compact_every)
@@ -81,9 +82,16 @@ class Gatherer:
             self._compact()
 
     def _compact(self) -> None:
+        """The chunks appended since the last compaction become one block per table (the
+        blocks before are left alone: each row is copied once, not once per compaction)."""
         for key, tables in self._tables.items():
-            if len(tables) > 1:
-                self._tables[key] = [pa.concat_tables(tables).combine_chunks()]
+            done = self._blocks[key]
+            if len(tables) - done > 1:
+                self._tables[key] = [
+                    *tables[:done],
+                    pa.concat_tables(tables[done:]).combine_chunks(),
+                ]
+            self._blocks[key] = len(self._tables[key])
         self._since_compaction = 0
 
     def result(self) -> Chunk:
@@ -92,9 +100,10 @@ class Gatherer:
         self._compact()
         merged: dict[str, pa.Table] = {}
         for key, tables in self._tables.items():
-            merged[key] = tables[0] if tables else template[key].append_column(
-                ORDER_KEY, pa.array([], type=pa.string())
-            )  # fmt: skip
+            if tables:
+                merged[key] = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+            else:
+                merged[key] = template[key].append_column(ORDER_KEY, pa.array([], pa.string()))
         merged = _keep_last(merged)
         out = {}
         for key, table in merged.items():

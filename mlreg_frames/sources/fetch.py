@@ -9,7 +9,11 @@ becomes a row of ``tables.fetch_errors`` with an ``error_code``, and only when e
 fails does the call raise. The workers read and parse pages; each scope's pages go in batches
 of :data:`FLATTEN_BATCH` to one walker thread (:mod:`.walker`) that turns them into Arrow
 columns while the workers wait on the network, and at most a few pages per worker are held as
-JSON. HTTP, retries, limits and the token guard live in :mod:`mlreg_frames.sources.client`;
+JSON. Memory stays flat however many scopes there are: a page with no registries is only
+counted, a finished scope is merged into one growing set of tables
+(:mod:`mlreg_frames.flatten.gather`), and at most a few scopes per worker are submitted and
+not yet collected (:mod:`.dispatch`), so 50,000 empty subscriptions fit in a few tens of MB.
+HTTP, retries, limits and the token guard live in :mod:`mlreg_frames.sources.client`;
 turning pages into tables in :mod:`mlreg_frames.flatten`.
 
 Example::
