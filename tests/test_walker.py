@@ -197,3 +197,27 @@ def test_scopes_merged_as_they_finish_equal_one_ordered_flatten() -> None:
     tables = frames.to_tables(arrows, {})
     for name in schema.TABLE_NAMES:
         pd.testing.assert_frame_equal(getattr(tables, name), getattr(expected, name), obj=name)
+
+
+def test_at_most_a_window_of_scopes_is_submitted_and_uncollected() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mlreg_frames.sources.dispatch import Dispatcher
+
+    gate = threading.Event()
+
+    def read(scope: int) -> ScopeResult:
+        gate.wait(10)
+        return ScopeResult(pages=1, empty_pages=1, handed=scope % 2)
+
+    with ThreadPoolExecutor(2) as pool:
+        runner = Dispatcher(pool, read, window=3, on_done=lambda future: None)
+        feeder = threading.Thread(target=lambda: [runner.submit(i) for i in range(10)])
+        feeder.start()
+        feeder.join(0.3)
+        assert feeder.is_alive() and len(runner.scopes) == 3  # the listing waits for a slot
+        gate.set()
+        feeder.join(5)
+        runner.drain()
+    assert runner.scopes == list(range(10)) and runner.empty_pages == 10
+    assert sorted(runner.kept) == [1, 3, 5, 7, 9]  # handed to the walker: kept; the rest counted
