@@ -14,8 +14,9 @@ is a few batches per worker at most.
 The walk's result is kept per scope (:class:`ScopeResult`) until the scope is finished: a
 payload the flattener refuses leaves that scope out, never the others. A finished scope is
 merged at once into the walker's :class:`~mlreg_frames.flatten.gather.Gatherer` (its parts
-dropped), and a batch of pages with no registries (most scopes of a large tenant) is only
-counted, never walked: what stays alive per scope is a few counters, not seven Arrow tables.
+dropped, :meth:`PageWalker.finish`), and a page with no registries (most scopes of a large
+tenant hold none, :func:`is_empty`) is only counted by the worker, never handed over: what
+stays alive per scope is a few counters, not seven Arrow tables.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ _POLL = 0.1  # seconds between checks for a stopped fetch while the queue is ful
 
 @dataclass
 class ScopeResult:
-    """What one scope gave: walked parts, pages read and handed to the walker, and the error
-    that stopped the listing (``error``) or left the scope out (``left_out``).
+    """What one scope gave: walked parts, pages read, handed to the walker and counted as
+    empty (``empty_pages``, never handed over), and the error that stopped the listing
+    (``error``) or left the scope out (``left_out``).
 
     ``parts`` and ``left_out`` are written by the walker thread only, and read once it has
     finished (:meth:`PageWalker.close`).
