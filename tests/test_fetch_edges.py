@@ -361,6 +361,30 @@ def test_an_unparseable_quota_reset_header_is_ignored(fleet: ArmEmulator, value:
     assert tables.provenance["quota_waited_s"] == 0
 
 
+# --- 7. many empty subscriptions: nothing kept per scope, tables exactly as flattened -----
+
+
+def test_a_tenant_of_empty_subscriptions_merges_as_it_goes(tmp_path: Path) -> None:
+    from mlreg_frames import schema
+    from mlreg_frames.synth import generate_fleet
+
+    registries = generate_fleet(40, 8, seed=21)
+    busy = sorted({parse_arm_id(r["id"])[0] or "" for r in registries})
+    empty = [f"{i:08x}-0000-4000-8000-000000000000" for i in range(400)]
+    entries = [
+        {"subscriptionId": sub, "state": "Enabled", "id": f"/subscriptions/{sub}"}
+        for sub in [*empty[:200], *busy, *empty[200:]]
+    ]
+    with ArmEmulator(registries, subscriptions=entries, page_size=3, token=SECRET) as arm:
+        arm.add_fault(Fault("latency", match=busy[0], delay=0.05))  # finishes late, sorts early
+        tables = fetch_from(arm, raw_dir=tmp_path, max_workers=8)
+    assert tables.fetch_errors.empty and len(tables.provenance["scopes"]) == 408
+    assert tables.provenance["inputs"] == len(list(tmp_path.glob("*.json")))
+    rebuilt = mf.flatten(mf.read_pages(tmp_path))  # archive order
+    for name in schema.TABLE_NAMES:
+        pd.testing.assert_frame_equal(getattr(tables, name), getattr(rebuilt, name), obj=name)
+
+
 # --- 8. the emulator as ARG behaves, and the fetcher reads the limit-hit header ----------
 
 
