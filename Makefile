@@ -121,6 +121,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_flatten.py
 	$(BIN)/python benchmarks/bench_fetch.py
 	$(BIN)/python benchmarks/bench_tenant.py
+	$(BIN)/python benchmarks/bench_tenant.py --case empty
 	$(BIN)/python benchmarks/bench_parquet.py
 
 # A year of daily snapshots in the Delta lake (several minutes).

@@ -7,11 +7,14 @@ import threading
 import time
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import mlreg_frames as mf
+from mlreg_frames import schema
 from mlreg_frames.emulator import ArmEmulator
-from mlreg_frames.flatten import engine, parse_arm_id
+from mlreg_frames.flatten import engine, frames, parse_arm_id
+from mlreg_frames.flatten.gather import Gatherer
 from mlreg_frames.pages import Page
 from mlreg_frames.sources import walker as walker_module
 from mlreg_frames.sources.fetch import FLATTEN_BATCH
@@ -21,10 +24,13 @@ from mlreg_frames.synth import generate_fleet
 from .emulated import fetch_from
 
 _fetch = fetch_from
+LIST = "providers/Microsoft.MachineLearningServices/registries"
 
 
 def _page(name: str) -> list[tuple[str, Page]]:
-    return [(name, Page({"value": []}, source=name))]
+    """A batch of one page holding one registry (an empty page is only counted, not walked)."""
+    registry = {"id": f"/subscriptions/s/resourceGroups/g/{LIST}/{name}", "name": name}
+    return [(name, Page({"value": [registry]}, source=name))]
 
 
 def _held_walk(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
@@ -149,3 +155,69 @@ def test_the_progress_bar_counts_a_scope_left_out_by_the_walker_as_failed(
     assert sorted(tables.fetch_errors["error_code"]) == ["AuthorizationFailed", "FlattenError"]
     last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
     assert "failed=2" in last, last
+
+
+def test_empty_batches_are_counted_never_walked_nor_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    walks: list[int] = []
+    walk = engine._flatten_chunk
+
+    def recording(items: Any, *args: Any, **kwargs: Any) -> Any:
+        walks.append(len(items))
+        return walk(items, *args, **kwargs)
+
+    monkeypatch.setattr(walker_module.engine, "_flatten_chunk", recording)
+    subs = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(300)]
+    entries = [{"subscriptionId": s, "state": "Enabled", "id": f"/subscriptions/{s}"} for s in subs]
+    registries = generate_fleet(6, 2, seed=4)
+    with ArmEmulator(registries, subscriptions=entries + _listed(registries)) as arm:
+        tables = _fetch(arm)
+    assert tables.fetch_errors.empty
+    assert set(tables.registries["registry_id"]) == {r["id"].lower() for r in registries}
+    assert len(walks) == 2  # the two subscriptions with registries; 300 empty ones counted
+    assert tables.provenance["inputs"] == 302
+    assert tables.provenance["api_versions"] == ["2025-09-01"]
+
+
+def _listed(registries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    subs = sorted({parse_arm_id(r["id"])[0] or "" for r in registries})
+    return [{"subscriptionId": s, "state": "Enabled", "id": f"/subscriptions/{s}"} for s in subs]
+
+
+def test_scopes_merged_as_they_finish_equal_one_ordered_flatten() -> None:
+    fleet = generate_fleet(40, 4, seed=9)
+    pages = [Page({"value": fleet[i : i + 5]}, source=f"p{i:03d}") for i in range(0, 40, 5)]
+    pages.insert(3, Page({"value": [fleet[0], fleet[12]]}, source="p012a"))  # seen twice
+    pages.append(Page({"value": []}, source="p999"))
+    expected = mf.flatten(sorted(pages, key=lambda page: page.source))
+    gatherer = Gatherer(compact_every=2)
+    for page in reversed(pages):  # any order of arrival
+        gatherer.add(page.source, engine._flatten_chunk([page], 0))
+    arrows, inputs, _, _ = gatherer.result()
+    assert inputs == len(pages)
+    tables = frames.to_tables(arrows, {})
+    for name in schema.TABLE_NAMES:
+        pd.testing.assert_frame_equal(getattr(tables, name), getattr(expected, name), obj=name)
+
+
+def test_at_most_a_window_of_scopes_is_submitted_and_uncollected() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mlreg_frames.sources.dispatch import Dispatcher
+
+    gate = threading.Event()
+
+    def read(scope: int) -> ScopeResult:
+        gate.wait(10)
+        return ScopeResult(pages=1, empty_pages=1, handed=scope % 2)
+
+    with ThreadPoolExecutor(2) as pool:
+        runner = Dispatcher(pool, read, window=3, on_done=lambda future: None)
+        feeder = threading.Thread(target=lambda: [runner.submit(i) for i in range(10)])
+        feeder.start()
+        feeder.join(0.3)
+        assert feeder.is_alive() and len(runner.scopes) == 3  # the listing waits for a slot
+        gate.set()
+        feeder.join(5)
+        runner.drain()
+    assert runner.scopes == list(range(10)) and runner.empty_pages == 10
+    assert sorted(runner.kept) == [1, 3, 5, 7, 9]  # handed to the walker: kept; the rest counted

@@ -95,7 +95,8 @@ class Fault:
     a ``value`` that is an object), ``latency`` (``delay``
     seconds), and page shapes: ``empty_page`` (the first page is empty but has a ``nextLink``),
     ``repeat_next_link`` (a page links to itself), ``foreign_next_link`` (a page links to
-    ``url``), ``endless_next_link`` (every page links to a new page, forever). Hostile
+    the same path and query on the host ``url``), ``next_link`` (a page's ``nextLink`` is
+    ``url``, verbatim), ``endless_next_link`` (every page links to a new page, forever). Hostile
     bodies: ``huge`` (a valid page padded to ``size`` bytes), ``gzip_bomb`` (such a page,
     gzip-compressed to a few KiB), ``garbage_gzip`` (``Content-Encoding: gzip`` on bytes that
     are not gzip), ``drip`` (the normal answer, sent one byte every ``delay`` seconds),
@@ -346,6 +347,8 @@ class ArmModel:
             body["nextLink"] = _link(base + path, query, nxt)  # a new link every time
         elif (foreign := self._fault(("foreign_next_link",), path)) is not None:
             body["nextLink"] = _link(str(foreign.url).rstrip("/") + path, query, nxt)
+        elif (verbatim := self._fault(("next_link",), path)) is not None:
+            body["nextLink"] = verbatim.url
         elif more:
             body["nextLink"] = _link(base + path, query, nxt)
         return Answer(200, encode(body))

@@ -10,16 +10,23 @@ fleet), the way ARG does (see ``docs/fetch.md``):
 * scopes: ``subscriptions`` (at most 1,000), ``managementGroups`` (mapped to subscriptions;
   the tenant id names the root group holding every subscription), or neither (the tenant);
   a tenant or group scope with more than ``scope_limit`` subscriptions fails unless
-  ``options.allowPartialScopes``, which answers for the first ``scope_limit`` silently;
-* paging: ``$top`` (1..1000, capped by ``page_size``) and an opaque ``$skipToken`` that is
-  only valid with the same query and scopes;
+  ``options.allowPartialScopes``, which answers for the first ``scope_limit`` and says so with
+  ``x-ms-tenant-subscription-limit-hit: true``, as ARG does;
+* paging: ``$top`` (1..1000, capped by ``page_size``), ``$skip`` (rows to skip first; a
+  ``$skipToken`` overrides it) and an opaque ``$skipToken`` that is only valid with the same
+  query and scopes;
+* ``resultFormat``: ``objectArray`` (the default: ``data`` is a list of row objects) or
+  ``table`` (``data`` is ``{"columns": [{"name", "type"}], "rows": [[...]]}``);
 * throttling: ``x-ms-user-quota-remaining`` / ``-resets-after`` on every answer from a
   fixed window of ``quota`` requests per ``window`` seconds, and 429 beyond it;
 * faults (:class:`~mlreg_frames.emulator.armsim.Fault`, matched on the path):
   ``latency``, ``drop``, ``throttle`` (429 with quota headers; ``retry_after`` is the
   ``hh:mm:ss`` reset), ``error``, ``forbidden``, ``malformed``, and ``truncate``
   (``resultTruncated: "true"``, half the page, no ``$skipToken``) and
-  ``repeat_skip_token`` (the token received is sent back).
+  ``repeat_skip_token`` (the token received is sent back), ``endless_skip_token`` (no rows
+  and a new ``$skipToken`` every time, forever), ``missing_rows`` (the first page, with
+  ``totalRecords`` of every page, and no ``$skipToken``: rows silently missing) and
+  ``resets_after`` (a normal answer whose ``x-ms-user-quota-resets-after`` is ``retry_after``).
 
 Example::
 
@@ -50,7 +57,10 @@ from .armsim import Answer, Fault
 if TYPE_CHECKING:
     from .armsim import ArmModel
 
-__all__ = ["DEFAULT_TENANT", "GRAPH_TARGET", "GraphModel", "graph_row"]
+__all__ = ["DEFAULT_TENANT", "GRAPH_TARGET", "LIMIT_HIT", "GraphModel", "graph_row"]
+
+LIMIT_HIT = "x-ms-tenant-subscription-limit-hit"
+"""The header of an answer for part of its scope (``allowPartialScopes`` over the limit)."""
 
 GRAPH_TARGET = "/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01"
 """The path and query of a Resource Graph query, as clients send it."""
@@ -95,6 +105,22 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 def _hms(seconds: float) -> str:
     whole = max(0, math.ceil(seconds))
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+_COLUMN_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+                 (dict, "object"), (list, "array"))  # fmt: skip
+
+
+def _table(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows in ARG's ``table`` result format: the columns once, then one list per row."""
+    names = list(dict.fromkeys(key for row in rows for key in row))
+
+    def kind(name: str) -> str:
+        value = next((row[name] for row in rows if row.get(name) is not None), None)
+        return next((label for cls, label in _COLUMN_TYPES if isinstance(value, cls)), "object")
+
+    columns = [{"name": name, "type": kind(name)} for name in names]
+    return {"columns": columns, "rows": [[row.get(name) for name in names] for row in rows]}
 
 
 class GraphModel:
@@ -212,15 +238,16 @@ class GraphModel:
             return Answer(200, b'{"totalRecords": 1, "data": [{"id": "/subs', quota)
         return _error(fault.status, "InternalServerError", "Injected server error.", quota)
 
-    def _scope(self, request: dict[str, Any]) -> list[str] | Answer:
-        """The subscriptions a request covers (lower-case), or the error answer."""
+    def _scope(self, request: dict[str, Any]) -> tuple[list[str], bool] | Answer:
+        """(the subscriptions a request covers, lower-case; whether the scope was cut at
+        ``scope_limit``), or the error answer."""
         options = request.get("options") or {}
         subs = request.get("subscriptions")
         groups = request.get("managementGroups")
         if subs:
             if len(subs) > 1000:
                 return _error(400, "BadRequest", "At most 1000 subscriptions per request.")
-            return [str(s).lower() for s in subs]
+            return [str(s).lower() for s in subs], False
         everyone = sorted(
             str(s.get("subscriptionId", "")).lower() for s in self.model.subscriptions
         )
@@ -250,22 +277,28 @@ class GraphModel:
                     f"The query covers {len(scope)} subscriptions, more than the {limit} "
                     "allowed; set options.allowPartialScopes or pass subscriptions.",
                 )
-            scope = scope[:limit]  # ARG answers for part of the scope without saying so
-        return scope
+            return scope[:limit], True  # ARG answers for part of the scope, and says so
+        return scope, False
 
     def _query(self, request: dict[str, Any], path: str) -> Answer:
         text = request.get("query")
         if not isinstance(text, str) or _TYPE not in text.lower():
             return _error(400, "InvalidQuery", "The emulator answers the registries query only.")
         options = request.get("options") or {}
-        if options.get("resultFormat", "objectArray") != "objectArray":
-            return _error(400, "BadRequest", "The emulator answers resultFormat objectArray only.")
+        result_format = options.get("resultFormat", "objectArray")
+        if result_format not in ("objectArray", "table"):
+            return _error(400, "BadRequest", "resultFormat must be objectArray or table, "
+                          f"got {result_format!r}.")  # fmt: skip
         top = options.get("$top", 100)
-        if not isinstance(top, int) or not 1 <= top <= 1000:
+        if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 1000:
             return _error(400, "BadRequest", f"$top must be 1..1000, got {top!r}.")
-        scope = self._scope(request)
-        if isinstance(scope, Answer):
-            return scope
+        first = options.get("$skip", 0)
+        if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+            return _error(400, "BadRequest", f"$skip must be a whole number >= 0, got {first!r}.")
+        scoped = self._scope(request)
+        if isinstance(scoped, Answer):
+            return scoped
+        scope, cut = scoped
         wanted = set(scope)
         group = _RG_FILTER.search(text)
         rows = [
@@ -279,7 +312,7 @@ class GraphModel:
             json.dumps([text, request.get("subscriptions"), request.get("managementGroups")])
             .encode()
         ).hexdigest()[:16]  # fmt: skip
-        skip = 0
+        skip = first
         token = options.get("$skipToken")
         if token:
             try:
@@ -298,13 +331,22 @@ class GraphModel:
             "facets": [],
             "data": page,
         }
-        if self._fault(("truncate",), path):
+        headers = {LIMIT_HIT: "true"} if cut else {}
+        if (odd := self._fault(("resets_after",), path)) is not None:
+            headers["x-ms-user-quota-resets-after"] = str(odd.retry_after)
+        if self._fault(("endless_skip_token",), path):
+            body.update(data=[], count=0)
+            state = json.dumps({"q": fingerprint, "skip": skip, "n": time.monotonic_ns()})
+            body["$skipToken"] = base64.b64encode(state.encode()).decode()
+        elif self._fault(("truncate",), path):
             body["data"] = page[: len(page) // 2]
             body["count"] = len(body["data"])
             body["resultTruncated"] = "true"
         elif token and self._fault(("repeat_skip_token",), path):
             body["$skipToken"] = token
-        elif skip + size < len(rows):
+        elif skip + size < len(rows) and not self._fault(("missing_rows",), path):
             state = json.dumps({"q": fingerprint, "skip": skip + size}).encode()
             body["$skipToken"] = base64.b64encode(state).decode()
-        return Answer(200, json.dumps(body).encode())
+        if result_format == "table":
+            body["data"] = _table(body["data"])
+        return Answer(200, json.dumps(body).encode(), headers)

@@ -287,8 +287,9 @@ FETCH_ERRORS = Table(
             "outcome",
             "string",
             "`failed`, `skipped` (e.g. a Disabled subscription), or from Resource Graph "
-            "`truncated` (resultTruncated: rows are missing) or `partial` (allowPartialScopes "
-            "was on: some subscriptions may be left out).",
+            "`truncated` (resultTruncated, or fewer rows than totalRecords: rows are missing) "
+            "or `partial` (allowPartialScopes was on: subscriptions beyond ARG's limit are "
+            "missing, or may be when ARG did not say).",
         ),
         _c("http_status", "int", "The HTTP status of the last answer, if there was one."),
         _c("error_code", "string", "ARM error code, or the client-side failure class."),

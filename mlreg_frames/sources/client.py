@@ -11,8 +11,15 @@ guarantees:
   (:mod:`mlreg_frames.sources.guard`); redirects are not followed, and a ``nextLink`` to
   another host, or one parsers could read differently, is refused before any request is
   made (:class:`~mlreg_frames.errors.InsecureEndpointError`);
+* a ``nextLink`` is followed only along the list being read (its path, as the guard's parser
+  reads it, is the list's own, in any case): anything else is a
+  :class:`~mlreg_frames.errors.PaginationError` (``NextLinkOutOfScope``), nothing sent;
+* every page is asked with the client's api-version (a ``nextLink``'s own is replaced, as
+  Azure's SDKs do), so pages and provenance agree;
 * bodies are streamed under :class:`~mlreg_frames.sources.limits.FetchLimits` (decompressed
-  bytes per page, a total deadline per request) and pages per listing are bounded;
+  bytes per page, a total deadline per request), error and ``3xx`` bodies under
+  :data:`ERROR_BODY_BYTES` (``Session.send`` is not used: it reads a redirect's whole body),
+  and pages per listing are bounded;
 * JSON is parsed with orjson from the raw bytes (the stdlib parser takes over for what orjson
   refuses but JSON allows: lone surrogates, integers beyond 64 bits);
 * 429 waits for ``Retry-After`` (seconds or an HTTP date) up to a logged cap; 5xx and dropped
@@ -36,14 +43,16 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from ..errors import (
     FetchError,
@@ -53,7 +62,7 @@ from ..errors import (
     PaginationError,
 )
 from .auth import TokenCredential, TokenProvider, check_endpoint, is_loopback, origin, token_scope
-from .guard import REDACTOR, Origin, guarded_logger
+from .guard import REDACTOR, Origin, guarded_logger, request_path
 from .limits import FetchLimits, deadline_exceeded, read_body
 from .policy import RETRYABLE_ERRORS, RetryPolicy, arm_error, parse_retry_after, scrub
 from .watchdog import WatchedAdapter, armed
@@ -72,6 +81,8 @@ __all__ = [
 
 log = guarded_logger(__name__)
 
+# RFC 3986 unreserved, sub-delims, ':', '@', '/', '?' and '%': the tail of a plain URL
+_PLAIN_TAIL = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 _DIGITS_AS_9 = bytes.maketrans(b"0123456789", b"9999999999")
 _LONG_RUN = b"9" * 19  # 19 digits in a row: perhaps an integer orjson would round
 
@@ -116,12 +127,14 @@ def parse_json(content: bytes) -> Any:
 
 
 class ListPage(NamedTuple):
-    """One ARM list response as received: its JSON body, URL, time and request id."""
+    """One ARM list response as received: its JSON body, URL, time and request id, and the
+    headers a source reads beyond those (Resource Graph's; None on the ARM path)."""
 
     body: dict[str, Any]
     url: str
     fetched_at: str
     request_id: str | None
+    headers: Mapping[str, str] | None = None
 
 
 class _Bearer(requests.auth.AuthBase):
@@ -172,6 +185,10 @@ class ArmClient:
             raise InsecureEndpointError(f"endpoint must be a URL (a str), got {endpoint!r}")
         self.endpoint = check_endpoint(endpoint.rstrip("/"))
         self._origin: Origin = origin(self.endpoint)
+        bare = urlsplit(self.endpoint)
+        # the prefix of URLs that plainly stay on the endpoint (see _plain); None when the
+        # endpoint has a path, a query or a fragment of its own
+        self._plain_base = None if bare.path or bare.query or bare.fragment else self.endpoint + "/"
         self._tokens = TokenProvider(credential, token_scope(self.endpoint))
         self.session = session or make_session(loopback=is_loopback(self._origin.host))
         self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
@@ -209,6 +226,8 @@ class ArmClient:
         Raises:
             InsecureEndpointError: ``url`` is refused; nothing was sent.
         """
+        if self._plain(url):
+            return url
         try:
             target = origin(url)
         except InsecureEndpointError as exc:
@@ -225,6 +244,30 @@ class ArmClient:
                 scope=scope,
             )
         return url
+
+    def _plain(self, url: str) -> bool:
+        """``url`` is the endpoint, a ``/``, then only characters every parser reads alike.
+
+        Such a URL cannot name another origin: for urllib3, ``requests`` and ``urlsplit``
+        alike the authority ends at that ``/``, and the rest has no backslash, space, control
+        or non-ASCII character, no ``#``. Every URL this client builds is one, so the full
+        parse of :func:`~mlreg_frames.sources.guard.request_origin` (the largest cost of a
+        request after the network) is spent only on the URLs a server sends.
+        """
+        base = self._plain_base
+        return (
+            base is not None
+            and url.startswith(base)
+            and _PLAIN_TAIL.fullmatch(url, len(base)) is not None
+        )
+
+    def _list_path(self, url: str) -> str:
+        """The path ``url`` asks for, as compared for a ``nextLink`` (see :func:`_scope_path`)."""
+        if self._plain(url):
+            path = "/" + url[len(self.endpoint) + 1 :].split("?", 1)[0]
+            if "%" not in path and "/." not in path:  # nothing the parser would rewrite
+                return _scope_path(path)
+        return _scope_path(request_path(url))
 
     def get_json(
         self,
@@ -327,28 +370,35 @@ class ArmClient:
     def _attempt(
         self, method: str, url: str, json_body: Any, scope: str | None
     ) -> tuple[requests.Response, bytes]:
-        """One request: prepare, check the prepared URL's origin, send, stream the body."""
-        request = requests.Request(
-            method,
-            url,
-            headers={"Accept": "application/json"},
+        """One request: prepare, check the prepared URL's origin, send, stream the body.
+
+        Prepared from the session's headers and hooks only: its ``auth``, ``params`` and
+        cookies are not ARM's business (the token is ours, ARM sets no cookies), and
+        ``Session.prepare_request`` merging them costs more than the rest of the request.
+        """
+        headers = CaseInsensitiveDict(
+            {k: v for k, v in self.session.headers.items() if v is not None}
+        )
+        headers["Accept"] = "application/json"
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=method,
+            url=url,
+            headers=headers,
             json=json_body,
             auth=_Bearer(self._tokens.token()),
+            hooks=self.session.hooks,
         )
-        prepared = self.session.prepare_request(request)
         self.guard(str(prepared.url), scope)  # what urllib3 will connect to, exactly
         deadline = self._clock() + self.limits.request_timeout
         connect, read = self.timeout
-        settings = self.session.merge_environment_settings(prepared.url, {}, True, None, None)
+        settings = self._settings(str(prepared.url))
         # The watchdog holds the deadline while the status line and headers arrive too
         # (read_body checks it between body reads); see .watchdog.
         with armed(self.limits.request_timeout) as watch:
             try:
-                response = self.session.send(
-                    prepared,
-                    timeout=(connect, min(read, self.limits.request_timeout)),
-                    allow_redirects=False,
-                    **settings,
+                response = self._transmit(
+                    prepared, (connect, min(read, self.limits.request_timeout)), settings
                 )
                 ok = 200 <= response.status_code < 300
                 try:
@@ -371,6 +421,41 @@ class ArmClient:
         response._content = content  # so response.json() reads it (ARM error bodies)
         return response, content
 
+    def _settings(self, url: str) -> Mapping[str, Any]:
+        """The session's proxies, verify and cert for ``url`` (the environment's when it
+        trusts it, as ``requests`` decides; read once otherwise: nothing can change them)."""
+        session = self.session
+        if session.trust_env:
+            return session.merge_environment_settings(url, {}, True, None, None)
+        proxies = {k: v for k, v in session.proxies.items() if v is not None}
+        return {"proxies": proxies, "verify": session.verify, "cert": session.cert}
+
+    def _transmit(
+        self,
+        prepared: requests.PreparedRequest,
+        timeout: tuple[float, float],
+        settings: Mapping[str, Any],
+    ) -> requests.Response:
+        """Send ``prepared`` through the session's adapter; the body is left unread.
+
+        Not ``Session.send``: even with ``allow_redirects=False`` it runs
+        ``resolve_redirects`` on a 3xx with a ``Location``, which reads (and gunzips) the
+        whole body, past every limit. The session's adapter (its pool, the watchdog) and
+        response hooks are used as ``Session.send`` uses them; cookies are not kept (ARM sets
+        none) and no redirect is ever followed.
+        """
+        adapter = self.session.get_adapter(str(prepared.url))
+        response = adapter.send(
+            prepared,
+            stream=True,
+            timeout=timeout,
+            verify=settings.get("verify", True),
+            cert=settings.get("cert"),
+            proxies=settings.get("proxies") or {},
+        )
+        hooked = requests.hooks.dispatch_hook("response", prepared.hooks, response)
+        return hooked if isinstance(hooked, requests.Response) else response
+
     def iter_pages(
         self,
         path_or_url: str,
@@ -385,13 +470,18 @@ class ArmClient:
         A page may be empty and still carry a ``nextLink``; a link seen twice raises
         :class:`~mlreg_frames.errors.PaginationError`; a link to another origin (or one that
         parsers could read differently) raises
-        :class:`~mlreg_frames.errors.InsecureEndpointError` before anything is sent; more
-        than ``limits.max_pages`` pages raise
-        :class:`~mlreg_frames.errors.LimitExceededError` (code ``MaxPagesExceeded``).
+        :class:`~mlreg_frames.errors.InsecureEndpointError` before anything is sent; a link
+        whose path is not the list's own (another subscription, resource group or operation)
+        raises :class:`~mlreg_frames.errors.PaginationError` (code ``NextLinkOutOfScope``)
+        before anything is sent; more than ``limits.max_pages`` pages raise
+        :class:`~mlreg_frames.errors.LimitExceededError` (code ``MaxPagesExceeded``). Every
+        page is requested with ``api_version``: a link's own api-version is replaced, as
+        Azure's SDKs do, so the pages, the raw archive and the provenance agree.
         """
         url: str | None = path_or_url
         if not path_or_url.lower().startswith(("http://", "https://")):
             url = self.url(path_or_url, api_version)
+        list_path = self._list_path(self.guard(str(url), scope))
         seen: set[str] = set()
         count = 0
         while url:
@@ -419,9 +509,9 @@ class ArmClient:
             )
             count += 1
             yield page
-            url = self._next(page, scope, api_version)
+            url = self._next(page, scope, api_version, list_path)
 
-    def _next(self, page: ListPage, scope: str, api_version: str) -> str | None:
+    def _next(self, page: ListPage, scope: str, api_version: str, list_path: str) -> str | None:
         link = page.body.get("nextLink", page.body.get("NextLink"))
         if link is None or link == "":
             return None
@@ -434,8 +524,18 @@ class ArmClient:
                 scope=scope,
             )
         self.guard(link, scope)  # before any other parser reads it
-        has_version = any(k.lower() == "api-version" for k, _ in parse_qsl(urlsplit(link).query))
-        return link if has_version else _with_api_version(link, api_version)
+        path = request_path(link)  # a server's URL: always the full parse
+        if _scope_path(path) != list_path:
+            raise PaginationError(
+                f"nextLink on {_short(page.url)} leads to {_short(path)}, outside the list being "
+                f"read for {scope} ({list_path}): it was not requested, and the pages read "
+                "before it are kept; retry later, or report the request id "
+                f"{page.request_id or '(none)'} to Azure support",
+                url=page.url,
+                scope=scope,
+                code="NextLinkOutOfScope",
+            )
+        return _with_api_version(link, api_version)  # ours on every page, as Azure's SDKs do
 
     def _parse(
         self, response: requests.Response, content: bytes, url: str, scope: str | None
@@ -485,10 +585,21 @@ class ArmClient:
 
 
 def _with_api_version(url: str, api_version: str) -> str:
+    if "?" not in url and "#" not in url:  # a path of ours: nothing to replace
+        return f"{url}?{urlencode([('api-version', api_version)])}"
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() != "api-version"]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() != "api-version"
+    ]
     query.insert(0, ("api-version", api_version))
     return urlunsplit(parts._replace(query=urlencode(query, safe="$")))
+
+
+def _scope_path(path: str) -> str:
+    """A list path as compared for a ``nextLink``: lower-case, without a trailing ``/``."""
+    return path.rstrip("/").lower() or "/"
 
 
 def _link_key(url: str) -> str:

@@ -9,7 +9,11 @@ becomes a row of ``tables.fetch_errors`` with an ``error_code``, and only when e
 fails does the call raise. The workers read and parse pages; each scope's pages go in batches
 of :data:`FLATTEN_BATCH` to one walker thread (:mod:`.walker`) that turns them into Arrow
 columns while the workers wait on the network, and at most a few pages per worker are held as
-JSON. HTTP, retries, limits and the token guard live in :mod:`mlreg_frames.sources.client`;
+JSON. Memory stays flat however many scopes there are: a page with no registries is only
+counted, a finished scope is merged into one growing set of tables
+(:mod:`mlreg_frames.flatten.gather`), and at most a few scopes per worker are submitted and
+not yet collected (:mod:`.dispatch`), so 50,000 empty subscriptions fit in a few tens of MB.
+HTTP, retries, limits and the token guard live in :mod:`mlreg_frames.sources.client`;
 turning pages into tables in :mod:`mlreg_frames.flatten`.
 
 Example::
@@ -43,6 +47,7 @@ from .. import schema
 from .._gc import paused_gc
 from ..errors import FetchError, InvalidArgumentError
 from ..flatten import engine, frames
+from ..flatten.gather import Gatherer
 from ..pages import Page, write_page
 from ..tables import RegistryTables
 from .arguments import CommonArguments, number_argument, text_argument
@@ -55,6 +60,7 @@ from .auth import (
     resolve_endpoint,
 )
 from .client import ArmClient, ListPage, RetryPolicy, make_session
+from .dispatch import Dispatcher
 from .graph import fetch_graph
 from .guard import REDACTOR, guarded_logger
 from .limits import (
@@ -63,7 +69,7 @@ from .limits import (
     DEFAULT_REQUEST_TIMEOUT,
     FetchLimits,
 )
-from .walker import PageWalker, Part, ScopeResult
+from .walker import PageWalker, ScopeResult, is_empty
 
 __all__ = [
     "API_VERSION",
@@ -92,6 +98,7 @@ batches); the tables built from them are far smaller."""
 
 _PROVIDER = "providers/Microsoft.MachineLearningServices/registries"
 _ARCHIVE_FAILED = "RawArchiveUnwritable"
+_WINDOW = 4  # scopes submitted and not yet collected, per worker (see .dispatch)
 
 
 @dataclass(frozen=True)
@@ -367,7 +374,9 @@ class _ScopeReader:
             result.error = exc
         except Exception as exc:  # a safety net: it is this scope's failure only
             result.error = _unexpected(exc, scope, "reading")
-            result.pages = result.handed  # what is kept
+            result.pages = result.handed + result.empty_pages  # what is kept
+        finally:
+            self.walker.finish(result)  # once walked, the scope is merged as it is
         return result
 
     def _pages(self, scope: Scope, result: ScopeResult) -> None:
@@ -399,8 +408,11 @@ class _ScopeReader:
             result.pages += 1
             if self.raw_dir is not None:
                 self._archive(page, self.raw_dir / name, scope)
-            batch.append((name, page))
             self.progress.page(len(page.registries) if isinstance(page.registries, list) else 0)
+            if is_empty(page):  # it would walk to nothing: counted, never handed over
+                result.empty_pages += 1
+                continue
+            batch.append((name, page))
             if len(batch) >= FLATTEN_BATCH:
                 self.walker.submit(batch, result)
                 batch = []
@@ -428,22 +440,16 @@ def _page(received: ListPage, api_version: str) -> Page:
     )
 
 
-def _combine(parts: list[Part], provenance: dict[str, Any]) -> RegistryTables:
+def _combine(gathered: Gatherer, provenance: dict[str, Any]) -> RegistryTables:
     """The scopes' tables as one, exactly as ``flatten`` of all pages in archive order.
 
-    Parts are put in archive order (scope, then page); a registry found in several parts is
-    kept from the last one only, as ``flatten`` keeps the last one seen.
+    The walker merged each finished scope as it came (:mod:`mlreg_frames.flatten.gather`):
+    rows come out in archive order (scope, then page), and a registry found in several
+    scopes is kept from the last one only, as ``flatten`` keeps the last one seen.
     """
-    chunks = [chunk for _, chunk in sorted(parts, key=lambda part: part[0])]
-    if not chunks:
-        chunks = [engine._flatten_chunk([], 0)]
-    engine.warn_skipped(sum(chunk[3] for chunk in chunks), stacklevel=4)
-    arrows = engine._merge([chunk[0] for chunk in chunks])
-    prov: dict[str, Any] = {
-        "inputs": sum(chunk[1] for chunk in chunks),
-        "registries": arrows["registries"].num_rows,
-    }
-    api_versions = set().union(*(chunk[2] for chunk in chunks))
+    arrows, inputs, api_versions, skipped = gathered.result()
+    engine.warn_skipped(skipped, stacklevel=4)
+    prov: dict[str, Any] = {"inputs": inputs, "registries": arrows["registries"].num_rows}
     if api_versions:
         prov["api_versions"] = sorted(api_versions)
     prov.update(provenance)
@@ -573,8 +579,6 @@ def fetch_registries(
     raw = Path(raw_dir) if raw_dir is not None else None
     fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     rows: list[dict] = []
-    futures: dict[Scope, Future] = {}
-    parts: list[Part] = []
     failures: list[FetchError] = []
     pool = ThreadPoolExecutor(max_workers, thread_name_prefix="mlreg-fetch")
     stop = threading.Event()
@@ -582,18 +586,18 @@ def fetch_registries(
     cleanup.enter_context(paused_gc())  # the walk builds many objects that live on: no rescans
     walker = PageWalker(capacity=max_workers, stop=stop)
     reader = _ScopeReader(client, api_version, raw, bar, stop, walker)
+    runner = Dispatcher(pool, reader.read, _WINDOW * max_workers, bar.scope_done)
+    seen: set[Scope] = set()
     try:
         client.token()  # a credential that gives no usable token fails once, before any request
         for scope in _subscription_scopes(client, subscription_ids, resource_group, rows):
-            if scope not in futures:
+            if scope not in seen:
+                seen.add(scope)
                 bar.scope_added()
-                futures[scope] = pool.submit(reader.read, scope)
-                futures[scope].add_done_callback(bar.scope_done)
-        results = {scope: future.result() for scope, future in futures.items()}
+                runner.submit(scope)
+        runner.drain()
         walker.close()  # every batch handed over is walked: the results are complete
-        for scope, result in results.items():
-            if result.left_out is None:  # a scope the flattener refused is left out whole
-                parts += result.parts
+        for scope, result in runner.kept.items():
             if result.error is not None:
                 error = result.error
                 failures.append(error)
@@ -614,11 +618,12 @@ def fetch_registries(
         if own_session:
             session.close()
         cleanup.close()
-    if futures and len(failures) == len(futures):
+    scopes = runner.scopes
+    if scopes and len(failures) == len(scopes):
         if len(failures) == 1:
             raise failures[0]
         raise FetchError(
-            f"all {len(futures)} scopes failed; the first: {failures[0]}",
+            f"all {len(scopes)} scopes failed; the first: {failures[0]}",
             scope=failures[0].scope,
         )
     provenance = {
@@ -626,10 +631,11 @@ def fetch_registries(
         "endpoint": endpoint,
         "api_version": api_version,
         "fetched_at": fetched_at,
-        "scopes": [scope.path for scope in futures],
+        "scopes": [scope.path for scope in scopes],
     }
+    walker.gathered.count(runner.empty_pages, {api_version} if runner.empty_pages else set())
     with paused_gc():
-        tables = _combine(parts, provenance)
+        tables = _combine(walker.gathered, provenance)
     frame = pd.DataFrame(rows, columns=list(schema.FETCH_ERRORS.column_names))
     tables.fetch_errors = schema.conform("fetch_errors", frame).sort_values(
         "scope", ignore_index=True

@@ -9,12 +9,13 @@ each one, it POSTs one KQL query to ``{endpoint}/providers/Microsoft.ResourceGra
 * explicit subscriptions, in batches of at most 1,000 per request.
 
 Each request scope is paged to its end with ``$skipToken`` (the same query and scopes sent
-again), ``$top`` rows at a time (at most 1,000). Answers that may lack rows are recorded,
-never silent: ``resultTruncated`` gives a ``truncated`` row of ``fetch_errors``, and a tenant
-or management-group query sent with ``allowPartialScopes`` a ``partial`` row (ARG does not
-say whether it cut the scope). A request scope that fails gives ``failed`` rows (one per
-subscription or management group in it). Retries, the token guard, quota pacing and error
-bodies live in :mod:`mlreg_frames.sources.graphclient`, the query and request scopes in
+again), ``$top`` rows at a time (at most 1,000), ``max_pages`` pages at most. Answers that may
+lack rows are recorded, never silent (:mod:`mlreg_frames.sources.graphread`): a
+``truncated`` row of ``fetch_errors`` for ``resultTruncated`` or fewer rows than
+``totalRecords``, a ``partial`` row when ARG says it cut a tenant or management-group scope
+(``x-ms-tenant-subscription-limit-hit``), and ``failed`` rows for a request scope that fails
+(one per subscription or management group in it). Retries, the token guard, quota pacing and
+error bodies live in :mod:`mlreg_frames.sources.graphclient`, the query and request scopes in
 :mod:`mlreg_frames.sources.graphscope`; ARG's row shape is read by
 :mod:`mlreg_frames.flatten.graphrow`.
 
@@ -30,7 +31,6 @@ import logging
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,9 +39,9 @@ import pandas as pd
 import requests
 
 from .. import schema
-from ..errors import FetchError, FlattenError, PaginationError
+from ..errors import FetchError, FlattenError
 from ..flatten.engine import flatten
-from ..pages import Page, write_page
+from ..pages import Page
 from ..tables import RegistryTables
 from .arguments import CommonArguments
 from .auth import (
@@ -52,8 +52,9 @@ from .auth import (
     origin,
     resolve_endpoint,
 )
-from .client import ListPage, RetryPolicy, make_session
+from .client import RetryPolicy, make_session
 from .graphclient import GraphClient
+from .graphread import GRAPH_API_VERSION, GRAPH_PATH, ScopeRead, error_row, problems, read_scope
 from .graphscope import (
     MAX_SUBSCRIPTIONS_PER_REQUEST,
     MAX_TOP,
@@ -67,168 +68,9 @@ __all__ = ["GRAPH_API_VERSION", "GRAPH_PATH", "fetch_graph"]
 
 log = logging.getLogger(__name__)
 
-GRAPH_API_VERSION = "2024-04-01"
-"""The ``Microsoft.ResourceGraph`` api-version of the ``Resources`` query."""
-
-GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
-"""Where Resource Graph queries are POSTed, under the ARM endpoint."""
-
-
-def _row(path: str, outcome: str, exc: BaseException | None, message: str) -> dict[str, Any]:
-    sub = path[15:] if path.startswith("/subscriptions/") else None
-    code = getattr(exc, "code", None)
-    if code is None and exc is not None:  # the client-side failure class, as for ARM
-        cause = exc.__cause__
-        code = type(cause if type(exc) is FetchError and cause is not None else exc).__name__
-    return {
-        "scope": path,
-        "subscription_id": sub,
-        "resource_group": None,
-        "outcome": outcome,
-        "http_status": getattr(exc, "status", None),
-        "error_code": code,
-        "message": message,
-        "request_id": getattr(exc, "request_id", None),
-    }
-
-
-@dataclass
-class _Read:
-    """What one request scope gave: named pages, and what was wrong with the answer."""
-
-    pages: list[tuple[str, Page]]
-    error: FetchError | None = None
-    truncated: bool = False
-    rows: int = 0
-
-
-def _is_true(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
-
-
-def _read_scope(
-    client: GraphClient,
-    scope: GraphScope,
-    query: str,
-    top: int,
-    allow_partial: bool,
-    raw_dir: Path | None,
-    bar: Any,
-) -> _Read:
-    """Every page of one request scope, following ``$skipToken`` until it is absent."""
-    url = client.url(GRAPH_PATH, GRAPH_API_VERSION)
-    first = scope.body(query, top, allow_partial)
-    read = _Read([])
-    seen: set[str] = set()
-    token: str | None = None
-    while True:
-        body = first
-        if token is not None:
-            body = {**first, "options": {**first["options"], "$skipToken": token}}
-        try:
-            received = client.post_json(url, body, scope=scope.label)
-            rows, token = _check_page(received, scope, seen)
-        except FetchError as exc:
-            read.error = exc
-            return read
-        read.truncated |= _is_true(received.body.get("resultTruncated"))
-        page = _page(received, rows)
-        name = f"{scope.slug}.{len(read.pages):05d}.json"
-        if raw_dir is not None:
-            try:
-                write_page(page, raw_dir / name)
-            except OSError as exc:  # the archive was asked for: stop rather than lose it
-                raise FetchError(
-                    f"cannot write the raw archive {raw_dir / name}: {exc}; check the folder",
-                    scope=scope.label,
-                ) from exc
-        read.pages.append((name, page))
-        read.rows += len(rows)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(registries=read.rows, refresh=False)
-        if token is None:
-            return read
-
-
-def _check_page(
-    received: ListPage, scope: GraphScope, seen: set[str]
-) -> tuple[list[Any], str | None]:
-    """(rows, next $skipToken) of an answer; a broken answer or a looping token raises."""
-    rows = received.body.get("data")
-    if not isinstance(rows, list):
-        shape = type(rows).__name__ if rows is not None else "no data"
-        raise FetchError(
-            f"Resource Graph answered {scope.label} with {shape} where a list of rows belongs "
-            f"(request id {received.request_id or 'none'}); resultFormat objectArray was asked "
-            "for: check the endpoint",
-            url=received.url,
-            scope=scope.label,
-        )
-    token = received.body.get("$skipToken")
-    if token is None or token == "":
-        return rows, None
-    if not isinstance(token, str):
-        raise PaginationError(
-            f"Resource Graph sent a $skipToken that is not a string for {scope.label}; the pages "
-            "read so far are kept, retry later",
-            url=received.url,
-            scope=scope.label,
-        )
-    if token in seen:
-        raise PaginationError(
-            f"Resource Graph sent the same $skipToken twice for {scope.label}: it is looping; "
-            "the pages read so far are kept, retry later",
-            url=received.url,
-            scope=scope.label,
-        )
-    seen.add(token)
-    return rows, token
-
-
-def _page(received: ListPage, rows: list[Any]) -> Page:
-    """An ARM-style page (``value``) holding ARG's rows and its other answer fields."""
-    body = {k: v for k, v in received.body.items() if k != "data"}
-    body["value"] = rows
-    return Page(
-        body,
-        source=received.url,
-        url=received.url,
-        fetched_at=received.fetched_at,
-        api_version=GRAPH_API_VERSION,
-    )
-
-
-def _problems(scope: GraphScope, read: _Read, allow_partial: bool) -> list[dict[str, Any]]:
-    """The ``fetch_errors`` rows of one request scope: failed, else truncated, else partial.
-
-    One row per subscription or management group of the request, as for a failure: any of
-    them may be missing rows (and :func:`mlreg_frames.lake.diff` reads them so).
-    """
-    partial = allow_partial and not scope.subscriptions
-    if read.error is not None:
-        kept = len(read.pages)
-        note = f" ({kept} page(s) read before the failure are kept)" if kept else ""
-        return [_row(path, "failed", read.error, f"{read.error}{note}") for path in scope.paths]
-    if read.truncated:
-        message = (
-            f"Resource Graph truncated the answer for {scope.label} (resultTruncated): "
-            "registries are missing; pass fewer subscriptions per request or a resource "
-            "group, or use source='arm' for this scope"
-        )
-        return [_row(path, "truncated", None, message) for path in scope.paths]
-    if partial:
-        message = (
-            f"allowPartialScopes was on for {scope.label}: Resource Graph may have left out "
-            "subscriptions beyond its limit without saying so; pass subscription ids (sent "
-            "in batches of 1,000) for a complete answer"
-        )
-        return [_row(path, "partial", None, message) for path in scope.paths]
-    return []
-
 
 def _flatten(
-    reads: dict[GraphScope, _Read], provenance: dict[str, Any], rows: list[dict[str, Any]]
+    reads: dict[GraphScope, ScopeRead], provenance: dict[str, Any], rows: list[dict[str, Any]]
 ) -> RegistryTables:
     """Flatten all pages in archive order; a request scope with a broken row is left out."""
 
@@ -247,7 +89,8 @@ def _flatten(
             except FlattenError as exc:
                 read.pages.clear()
                 rows += [
-                    _row(p, "failed", exc, f"{exc}; the scope was left out") for p in scope.paths
+                    error_row(p, "failed", exc, f"{exc}; the scope was left out")
+                    for p in scope.paths
                 ]
         return flatten(ordered(good), provenance=provenance)
 
@@ -350,10 +193,10 @@ def fetch_graph(
     raw = Path(raw_dir) if raw_dir is not None else None
     fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     bar = _PageBar() if progress else None
-    reads: dict[GraphScope, _Read] = {}
+    reads: dict[GraphScope, ScopeRead] = {}
     try:
         for scope in scopes:  # one at a time: ARG's quota is per user, not per scope
-            reads[scope] = _read_scope(client, scope, query, top, allow_partial_scopes, raw, bar)
+            reads[scope] = read_scope(client, scope, query, top, allow_partial_scopes, raw, bar)
             if reads[scope].error is not None:
                 log.info("querying %s failed: %s", scope.label, reads[scope].error)
     finally:
@@ -370,7 +213,7 @@ def fetch_graph(
             scope=failures[0].scope,
         )
     rows = [
-        row for scope, read in reads.items() for row in _problems(scope, read, allow_partial_scopes)
+        row for scope, read in reads.items() for row in problems(scope, read, allow_partial_scopes)
     ]
     provenance = {
         "source": "graph",

@@ -7,6 +7,11 @@ bodies and 401 refresh) that POSTs queries and reads two headers every ARG answe
 * ``x-ms-user-quota-remaining``: requests left in the current window;
 * ``x-ms-user-quota-resets-after``: ``hh:mm:ss`` until the window resets.
 
+A value that does not parse (or is absurdly long) is ignored: the answer it came with is still
+read. Pages carry their headers (``ListPage.headers``), so the fetch can read
+``x-ms-tenant-subscription-limit-hit`` (:func:`limit_hit`): ARG sends ``true`` when it answered a
+tenant or management-group query for only part of its subscriptions.
+
 When the quota is spent the next request waits for the reset instead of drawing a 429, and a
 429 waits for the reset (capped by ``RetryPolicy.max_retry_after``, like ``Retry-After``).
 
@@ -34,10 +39,12 @@ import requests
 from .client import ArmClient, ListPage
 
 __all__ = [
+    "LIMIT_HIT",
     "QUOTA_REMAINING",
     "QUOTA_RESETS_AFTER",
     "GraphClient",
     "QuotaPacer",
+    "limit_hit",
     "parse_resets_after",
 ]
 
@@ -49,29 +56,56 @@ QUOTA_REMAINING = "x-ms-user-quota-remaining"
 QUOTA_RESETS_AFTER = "x-ms-user-quota-resets-after"
 """ARG's header: ``hh:mm:ss`` until the quota window resets."""
 
-_HMS = re.compile(r"^\s*(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)\s*$")
+LIMIT_HIT = "x-ms-tenant-subscription-limit-hit"
+"""ARG's header: ``true`` when a tenant or management-group query with ``allowPartialScopes``
+was answered for only part of its subscriptions (the service's subscription limit)."""
+
+# Bounded on purpose: a header is the server's to write, and int() of thousands of digits is
+# slow, then refused (Python's digit limit); a day count of 7 digits is 27,000 years already.
+_HMS = re.compile(r"^\s*(?:(\d{1,7})\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d{1,9})?)\s*$")
+_MAX_HEADER = 64  # characters of a quota header looked at; longer values are ignored
 
 
-def parse_resets_after(value: str | None) -> float | None:
+def parse_resets_after(value: object) -> float | None:
     """Seconds from an ``x-ms-user-quota-resets-after`` value (``[d.]hh:mm:ss[.fff]``).
+
+    None for anything else (absent, too long, out of shape): a header that does not parse
+    is ignored, never an error.
 
     Example::
 
         >>> parse_resets_after("1.00:00:01")
         86401.0
+        >>> parse_resets_after("9" * 5000 + ".00:00:01") is None
+        True
     """
-    match = _HMS.match(value or "")
+    if not isinstance(value, str) or len(value) > _MAX_HEADER:
+        return None
+    match = _HMS.match(value)
     if match is None:
         return None
     days, hours, minutes, seconds = match.groups()
     return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def _remaining(value: str | None) -> int | None:
-    try:
-        return int(str(value).strip())
-    except ValueError:
+def _remaining(value: object) -> int | None:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > 18 or not text.isdigit():
         return None
+    return int(text)
+
+
+def limit_hit(headers: Any) -> bool | None:
+    """What ``x-ms-tenant-subscription-limit-hit`` says: True, False, or None (absent/other).
+
+    Example::
+
+        >>> limit_hit({"x-ms-tenant-subscription-limit-hit": "True"}), limit_hit({})
+        (True, None)
+    """
+    value = headers.get(LIMIT_HIT) if headers is not None else None
+    text = value.strip().lower() if isinstance(value, str) else ""
+    return {"true": True, "false": False}.get(text)
 
 
 class QuotaPacer:
@@ -159,7 +193,8 @@ class GraphClient(ArmClient):
         self, response: requests.Response, content: bytes, url: str, scope: str | None
     ) -> ListPage:
         self.pacer.observe(response.headers)
-        return super()._parse(response, content, url, scope)
+        page = super()._parse(response, content, url, scope)
+        return page._replace(headers=response.headers)
 
     def _delay(self, response: requests.Response, attempt: int) -> float:
         self.pacer.observe(response.headers)

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import requests
 from urllib3.exceptions import LocationParseError
-from urllib3.util import parse_url
+from urllib3.util import Url, parse_url
 
 from ..errors import FetchError, InsecureEndpointError
 
@@ -48,6 +48,7 @@ __all__ = [
     "check_token",
     "guarded_logger",
     "request_origin",
+    "request_path",
 ]
 
 REDACTED = "***"
@@ -136,16 +137,42 @@ def request_origin(url: object) -> Origin:
     return _origin_of(url)
 
 
-def _decide(url: str) -> Origin:
-    """The text rules, then the origin of the URL as ``requests`` prepares it."""
-    text = _check_text(url)
+def request_path(url: object) -> str:
+    """The path ``requests`` will ask for at ``url``'s origin (as the connection pool parses it).
+
+    The same two steps as :func:`request_origin` (prepare, then urllib3's ``parse_url``), so a
+    check on the path (a ``nextLink`` staying inside its list) reads the URL exactly as the
+    request will; escapes of unreserved characters are decoded as ``requests`` decodes them.
+
+    Raises:
+        InsecureEndpointError: the URL is refused, as by :func:`request_origin`.
+
+    Example::
+
+        >>> request_path("https://management.azure.com/%73ubscriptions/x?a=1")
+        '/subscriptions/x'
+    """
+    request_origin(url)  # every rule of the origin applies
+    return _parsed(str(url)).path or "/"
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> Url:
+    """``text`` prepared by ``requests`` and parsed by urllib3 (the text rules checked first)."""
+    _check_text(text)
     try:
         prepared = requests.PreparedRequest()
         prepared.prepare_url(text, None)
-        parsed = parse_url(str(prepared.url))
+        return parse_url(str(prepared.url))
     except (requests.RequestException, LocationParseError, ValueError, UnicodeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _refuse(url, f"it does not parse ({reason[:120]})") from None
+        raise _refuse(text, f"it does not parse ({reason[:120]})") from None
+
+
+def _decide(url: str) -> Origin:
+    """The text rules, then the origin of the URL as ``requests`` prepares it."""
+    text = _check_text(url)
+    parsed = _parsed(text)
     scheme = (parsed.scheme or "").lower()
     if scheme not in _SCHEMES:
         raise _refuse(url, f"scheme {scheme!r} is not http or https")

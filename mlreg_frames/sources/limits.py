@@ -144,11 +144,13 @@ def read_body(
     if declared.isdigit() and encoded in ("", "identity") and int(declared) > max_bytes:
         response.close()
         raise _too_large(url, scope, max_bytes, declared=int(declared))
+    # a declared, uncompressed length ends the read when it is reached (no last empty read)
+    expected = int(declared) if declared.isdigit() and encoded in ("", "identity") else -1
     parts: list[bytes] = []
     total = 0
     read = _reader(response.raw)
     try:
-        while True:
+        while total != expected:
             if clock() > deadline:
                 raise deadline_exceeded(url, scope)
             try:

@@ -148,6 +148,12 @@ def arm_error(
     hint = _HINTS.get(status)
     if hint is None:
         hint = "ARM failed repeatedly: retry later" if status >= 500 else "check the request"
+    if 300 <= status < 400:
+        hint = (
+            "ARM does not redirect list calls; the redirect was not followed (the token goes "
+            "only to the endpoint) and its body was read no further than the error-body cap: "
+            "check the endpoint"
+        )
     if code == "InvalidAuthenticationTokenAudience":
         hint = "the token is for another cloud: pass cloud=/--cloud matching the tenant"
     text = (
