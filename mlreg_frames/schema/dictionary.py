@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .backing import BACKING_TABLES
 from .coltypes import Table
 from .declared import ALL_TABLES, SNAPSHOT
 
@@ -26,8 +27,11 @@ def data_dictionary_markdown(tables: Iterable[Table] | None = None) -> str:
         "Generated from `mlreg_frames/schema/` by `python -m mlreg_frames dictionary`;"
         " do not edit by hand (a test keeps it current).",
         "",
-        "Every table carries `registry_id`, the registry's ARM id lower-cased, so all tables"
-        " join on it. Types: `string` is pandas `string[pyarrow]`, `bool` is `boolean`, `int` is"
+        "Every registry table carries `registry_id`, the registry's ARM id lower-cased, so they"
+        " all join on it; the backing tables (`storage_accounts`, `container_registries`,"
+        " `backing_pe_connections`) are keyed by the account's `resource_id`, which is the"
+        " `resource_id` of `storage` and `acr`. Types: `string` is pandas `string[pyarrow]`,"
+        " `bool` is `boolean`, `int` is"
         " `Int64`, `timestamp` is `datetime64[us, UTC]`, `string_list` is"
         " `list<string>[pyarrow]`, `json` is a JSON text in a `string` column.",
         "",
@@ -35,7 +39,8 @@ def data_dictionary_markdown(tables: Iterable[Table] | None = None) -> str:
         f" column, `{SNAPSHOT.name}` ({SNAPSHOT.kind}): {SNAPSHOT.doc}",
         "",
     ]
-    for table in tables if tables is not None else ALL_TABLES.values():
+    every = [*ALL_TABLES.values(), *BACKING_TABLES.values()]
+    for table in tables if tables is not None else every:
         lines += [
             f"## `{table.name}`",
             "",
