@@ -285,3 +285,15 @@ def test_a_damaged_manifest_or_empty_file_is_refused(tmp_path):
     refused(tmp_path / "empty.csv", "is empty")
     header_only = write(tmp_path, [], name="h.csv")
     assert len(mf.read_cost_export(header_only)) == 0
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_file_cut_inside_a_quoted_value_is_refused(tmp_path, gz):
+    header = HEADER + ",AdditionalInfo"
+    text = "\n".join([header, GOOD + ',"{""a"": 1}"', GOOD + ',"{""a"": 1'])
+    path = tmp_path / ("c.csv.gz" if gz else "c.csv")
+    path.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    refused(path, "ends inside a quoted value")
+    whole = tmp_path / "whole.csv"
+    whole.write_text(text + '}"', encoding="utf-8")  # no final newline, but complete
+    assert len(mf.read_cost_export(whole)) == 2

@@ -35,16 +35,24 @@ Account = dict[str, Any]
 def _accounts(fleet: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str, dict[str, Any], str]]:
     """(registry, kind, account entry, region) for every account a registry names."""
     out = []
-    for reg in fleet:
-        for region in (reg.get("properties") or {}).get("regionDetails") or []:
+    for reg in fleet:  # hostile test fleets hold any JSON: take only what has the right shape
+        props = reg.get("properties") if isinstance(reg, dict) else None
+        regions = props.get("regionDetails") if isinstance(props, dict) else None
+        for region in regions if isinstance(regions, list) else []:
+            if not isinstance(region, dict):
+                continue
             for field, kind, system, user in (
                 ("storageAccountDetails", "storage", "systemCreatedStorageAccount",
                  "userCreatedStorageAccount"),
                 ("acrDetails", "acr", "systemCreatedAcrAccount", "userCreatedAcrAccount"),
             ):  # fmt: skip
-                for entry in region.get(field) or []:
-                    account = (entry or {}).get(system) or (entry or {}).get(user)
-                    rid = ((account or {}).get("armResourceId") or {}).get("resourceId")
+                entries = region.get(field)
+                for entry in entries if isinstance(entries, list) else []:
+                    if not isinstance(entry, dict):
+                        continue
+                    account = entry.get(system) or entry.get(user)
+                    arm = account.get("armResourceId") if isinstance(account, dict) else None
+                    rid = arm.get("resourceId") if isinstance(arm, dict) else None
                     if isinstance(rid, str) and isinstance(account, dict):
                         out.append((reg, kind, account, str(region.get("location") or "")))
     return out
@@ -69,7 +77,7 @@ def _storage(
     reg: dict[str, Any], account: dict[str, Any], location: str, rng: random.Random
 ) -> dict:
     rid = account["armResourceId"]["resourceId"]
-    private = (reg["properties"].get("publicNetworkAccess") or "").lower() == "disabled"
+    private = str(reg["properties"].get("publicNetworkAccess") or "").lower() == "disabled"
     props: dict[str, Any] = {
         "provisioningState": "Succeeded",
         "publicNetworkAccess": "Disabled" if private else "Enabled",
@@ -98,7 +106,7 @@ def _storage(
             props.pop(key, None)
     elif roll < 0.62:
         props["privateEndpointConnections"].append(_pe(rid, "Pending", "actionRequired"))
-    sku = account.get("storageAccountType") or "Standard_LRS"
+    sku = str(account.get("storageAccountType") or "Standard_LRS")
     if rng.random() < 0.05:
         sku = "Standard_GRS" if sku != "Standard_GRS" else "Standard_LRS"
     return {
@@ -110,8 +118,8 @@ def _storage(
 
 def _acr(reg: Account, account: Account, location: str, rng: random.Random) -> Account:
     rid = account["armResourceId"]["resourceId"]
-    private = (reg["properties"].get("publicNetworkAccess") or "").lower() == "disabled"
-    sku = account.get("acrAccountSku") or "Premium"
+    private = str(reg["properties"].get("publicNetworkAccess") or "").lower() == "disabled"
+    sku = str(account.get("acrAccountSku") or "Premium")
     props: dict[str, Any] = {
         "provisioningState": "Succeeded",
         "loginServer": f"{rid.rsplit('/', 1)[-1]}.azurecr.io",

@@ -9,6 +9,7 @@ interrupted download) refuses the file with its line number. Parquet is read by 
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,44 @@ def _refuse_bad_row(path: Path, sniffed: Sniffed, names: list[str]) -> None:
     )
 
 
+def _tail_state(path: Path, sniffed: Sniffed) -> tuple[bool, int]:
+    """(ends with a newline, quote characters in the whole file, as parity) of the text.
+
+    Only for UTF-8 text: in UTF-16 the quote's byte can be half of another character.
+    """
+    quotes, last = 0, b"\n"
+    opener = gzip.open if sniffed.compressed else open
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            quotes += chunk.count(b'"')
+            last = chunk[-1:]
+    return last in (b"\n", b"\r"), quotes % 2
+
+
+def _refuse_cut_quote(path: Path, sniffed: Sniffed) -> None:
+    """A file cut inside a quoted value: the parser would end the value at the end of file.
+
+    A whole CSV holds an even number of quote characters (a quote inside a value is doubled).
+    Checked only when the file does not end with a newline, as a cut file does not.
+    """
+    if sniffed.encoding != "utf-8":
+        return
+    if sniffed.compressed:
+        ends_with_newline, odd = _tail_state(path, sniffed)
+    else:
+        with path.open("rb") as fh:
+            fh.seek(-1, 2)
+            ends_with_newline = fh.read(1) in (b"\n", b"\r")
+        odd = 0 if ends_with_newline else _tail_state(path, sniffed)[1]
+    if not ends_with_newline and odd:
+        raise CostExportError(
+            f"{path.name} ends inside a quoted value (an odd number of quote characters and no "
+            "final newline): its last line was cut off, by an interrupted download or a copy; "
+            "download the export again",
+            path=path.name,
+        )
+
+
 def _arrow_error(path: Path, exc: Exception) -> CostExportError:
     text = str(exc).split("\n", 1)[0]
     if "UTF8" in text or "utf-8" in text.lower() or "codec" in text.lower():
@@ -134,6 +173,7 @@ def _read_csv(path: Path, sniffed: Sniffed, **options: Any) -> FileTable:
     roles = {role: f"c{index[col]}" for role, col in layout.columns.items()}
     names = sorted(set(roles.values()))
     try:
+        _refuse_cut_quote(path, sniffed)
         table, bad = _csv_table(path, sniffed, names, accurate=False)
         if bad:
             _refuse_bad_row(path, sniffed, names)
