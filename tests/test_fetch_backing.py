@@ -7,6 +7,7 @@ the caller cannot read (403).
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import mlreg_frames as mf
@@ -128,3 +129,23 @@ def test_bad_arguments_are_refused_before_any_request(arm, tables, options, argu
     assert info.value.argument == argument and len(arm.requests) == before
     with pytest.raises(mf.InvalidArgumentError):
         fetch_backing(tables.registries)  # type: ignore[arg-type]
+
+
+def test_the_backing_command_writes_tables_that_read_back_exactly(arm, tables, tmp_path):
+    from click.testing import CliRunner
+
+    from mlreg_frames.backingfiles import read_backing
+    from mlreg_frames.cli import main
+
+    tables.to_parquet(tmp_path)
+    args = ["backing", "--from", str(tmp_path), "--endpoint", arm.endpoint, "--token-env", "T",
+            "--max-attempts", "2"]  # fmt: skip
+    result = CliRunner().invoke(main, args, env={"T": "token"})
+    assert result.exit_code == 2, result.output  # the sample has accounts it cannot read
+    assert "exposure findings:" in result.output and "Traceback" not in result.output
+    saved = read_backing(tmp_path)
+    again = fetch(arm, tables)
+    for name in ("storage_accounts", "container_registries", "backing_pe_connections"):
+        pd.testing.assert_frame_equal(saved[name], again[name])
+    assert set(saved.fetch_errors["scope"]) == set(again.fetch_errors["scope"])
+    assert len(mf.read_parquet(tmp_path).registries) == len(tables.registries)  # untouched

@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"pages"},
     {"flatten"},
     {"sources"},
+    {"backingfiles"},
     {"analysis", "lake", "synth"},
     {"emulator", "costs"},
     {"plots"},
