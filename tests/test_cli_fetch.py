@@ -143,6 +143,8 @@ def test_demo_works_without_azure(tmp_path: Path) -> None:
     assert "public network access enabled:" in text
     assert "private endpoint connections by state:" in text
     assert "skipped /subscriptions/" in text  # the sample's Disabled subscription
+    assert "exposure findings: 40 high, 263 medium, 224 low, 5 info" in text  # data/sample/README
+    assert (out / "storage_accounts.parquet").is_file()
     tables = mf.read_parquet(out)
     assert len(tables.registries) >= 30
     # the bundled cost export is joined in: totals add up to the export's

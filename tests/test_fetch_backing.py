@@ -67,6 +67,15 @@ def test_the_sample_drift_becomes_findings(arm, tables):
     assert set(unknown["resource_id"]) == set(backing.fetch_errors["scope"])
     assert (found["finding"] == "registry_private_storage_public").any()
     assert {"acr_admin_user", "storage_tls_below_1_2", "acr_not_premium"} <= set(found["finding"])
+    # the drift data/sample/README.md documents
+    accounts = found[found["resource_id"].notna()]
+    high = accounts[accounts["severity"] == "high"].groupby("finding").size().to_dict()
+    assert high == {"acr_anonymous_pull": 3, "registry_private_acr_public": 3,
+                    "registry_private_storage_public": 9, "storage_blob_public_access": 7}  # fmt: skip
+    assert backing.counts() == {"storage_accounts": 97, "container_registries": 99,
+                                "backing_pe_connections": 82, "fetch_errors": 6}  # fmt: skip
+    assert backing.fetch_errors["error_code"].value_counts().to_dict() == {
+        "AuthorizationFailed": 4, "ResourceNotFound": 2}  # fmt: skip
     # every account-level finding names an account the registries list
     listed = {rid for rid, _ in backing_ids(tables)}
     assert set(found["resource_id"].dropna()) <= listed

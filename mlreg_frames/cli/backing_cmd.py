@@ -17,22 +17,9 @@ from ..tables import read_parquet
 from ._base import handle_errors, main
 from ._options import COUNT, HttpUrl, NonEmpty
 from .fetch_cmd import signed_in_credential
+from .summary import findings_summary
 
-__all__ = ["backing_command", "findings_summary"]
-
-
-def findings_summary(findings: pd.DataFrame, *, top: int = 10) -> str:
-    """Findings per severity and the ``top`` worst ones, one line each (for the terminal)."""
-    if findings.empty:
-        return "no exposure findings"
-    counts = findings["severity"].value_counts().reindex(["high", "medium", "low", "info"])
-    lines = ["exposure findings: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items() if n)]
-    accounts = findings[findings["resource_id"].notna()]
-    for row in accounts.head(top).itertuples(index=False):
-        lines.append(f"  {row.severity:<6} {row.finding}  {row.name}  {row.detail}")
-    if len(accounts) > top:
-        lines.append(f"  ... and {len(accounts) - top:,} more account findings")
-    return "\n".join(lines)
+__all__ = ["backing_command"]
 
 
 @main.command("backing")

@@ -21,7 +21,9 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from ..analysis import exposure
 from ..analysis.costs import join_costs, read_cost_export
+from ..backingfiles import write_backing
 from ..emulator.server import ArmEmulator, sample_dir
 from ..sources.auth import (
     CLOUDS,
@@ -31,13 +33,14 @@ from ..sources.auth import (
     resolve_endpoint,
     token_scope,
 )
+from ..sources.backing import fetch_backing
 from ..sources.fetch import API_VERSION, fetch_registries
 from ..sources.limits import DEFAULT_MAX_PAGE_BYTES, DEFAULT_MAX_PAGES, DEFAULT_REQUEST_TIMEOUT
 from ..tables import RegistryTables
 from ._base import debug_enabled, handle_errors, main, one_line
 from ._options import COUNT, FiniteFloat, HttpUrl, NonEmpty
 from .lake_cmd import parse_storage_options, storage_options_option
-from .summary import cost_summary, summary
+from .summary import cost_summary, findings_summary, summary
 
 __all__ = [
     "SAMPLE_COSTS",
@@ -338,13 +341,21 @@ def demo_command(out: Path, source: str) -> None:
         click.echo(f"ARM emulator serving the bundled sample on {arm.endpoint}")
         tables = fetch_registries(endpoint=arm.endpoint, credential=arm.credential(), source=source)
         requests_served = arm.count()
+        backing = fetch_backing(tables, endpoint=arm.endpoint, credential=arm.credential())
     _write_tables(tables, out)
+    write_backing(backing, out)
     via = "Resource Graph" if source == "graph" else "ARM"
     click.echo(
         f"fetched from {via} over HTTP in {requests_served} requests; wrote the tables to {out}"
     )
     _print_errors(tables, err=False)
     click.echo("\n" + summary(tables))
+    unread = len(backing.fetch_errors)
+    click.echo(
+        f"\nThe accounts behind them, as the emulator's ARM has them today ({unread} not "
+        "readable: deleted or in a group you cannot read; `mlreg-frames backing` does this "
+        "against Azure):\n" + findings_summary(exposure(tables, backing), top=5)
+    )
     joined = _sample_costs(tables)
     if joined is not None:
         click.echo("\n" + cost_summary(joined, source=f"data/sample/{SAMPLE_COSTS}"))

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..tables import RegistryTables
 
-__all__ = ["cost_summary", "summary"]
+__all__ = ["cost_summary", "findings_summary", "summary"]
 
 
 def summary(tables: RegistryTables) -> str:
@@ -87,4 +87,18 @@ def cost_summary(joined: pd.DataFrame, *, source: str = "the cost export") -> st
         if len(top):
             text = ", ".join(f"{name} {amount(round(cost))}" for name, cost in top.items())
             lines.append(f"  most expensive registries: {text}")
+    return "\n".join(lines)
+
+
+def findings_summary(findings: pd.DataFrame, *, top: int = 10) -> str:
+    """Findings per severity and the ``top`` worst ones, one line each (for the terminal)."""
+    if findings.empty:
+        return "no exposure findings"
+    counts = findings["severity"].value_counts().reindex(["high", "medium", "low", "info"])
+    lines = ["exposure findings: " + ", ".join(f"{int(n)} {s}" for s, n in counts.items() if n)]
+    accounts = findings[findings["resource_id"].notna()]
+    for row in accounts.head(top).itertuples(index=False):
+        lines.append(f"  {row.severity:<6} {row.finding}  {row.name}  {row.detail}")
+    if len(accounts) > top:
+        lines.append(f"  ... and {len(accounts) - top:,} more account findings")
     return "\n".join(lines)
