@@ -37,6 +37,8 @@ __all__ = ["backing_command"]
     help="Folder for the backing tables (default: the --from folder).",
 )
 @click.option("--endpoint", type=HttpUrl(), default=None, help="ARM endpoint URL.")
+@click.option("--source", "source_kind", type=click.Choice(["arm", "graph"]), default="arm", show_default=True,
+              help="arm: one GET per account; graph: one Resource Graph query per 200.")  # fmt: skip
 @click.option("--cloud", type=click.Choice(sorted(CLOUDS)), default=None, help="Cloud preset.")
 @click.option("--storage-api-version", type=NonEmpty(), default=STORAGE_API_VERSION,
               show_default=True, help="Microsoft.Storage api-version.")  # fmt: skip
@@ -52,6 +54,7 @@ def backing_command(
     source: Path,
     out: Path | None,
     endpoint: str | None,
+    source_kind: str,
     cloud: str | None,
     storage_api_version: str,
     acr_api_version: str,
@@ -79,7 +82,8 @@ def backing_command(
         credential = signed_in_credential(target)
     tables = read_parquet(source)
     backing = fetch_backing(
-        tables, credential=credential, endpoint=target, storage_api_version=storage_api_version,
+        tables, source=source_kind, credential=credential, endpoint=target,
+        storage_api_version=storage_api_version,
         acr_api_version=acr_api_version, max_workers=workers, max_attempts=max_attempts,
     )  # fmt: skip
     folder = out or source

@@ -70,6 +70,8 @@ DEFAULT_TENANT = "72f988bf-0000-4000-8000-00000000e0a1"
 
 _PATH = re.compile(r"^/providers/microsoft\.resourcegraph/resources/?$", re.I)
 _TYPE = "microsoft.machinelearningservices/registries"
+_BACKING_TYPES = ("microsoft.storage/storageaccounts", "microsoft.containerregistry/registries")
+_ID_LIST = re.compile(r"tolower\(id\)\s+in\s*\((.*?)\)\s*(?:\||$)", re.I | re.S)
 _RG_FILTER = re.compile(r"resourceGroup\s*=~\s*'([^']*)'", re.I)
 _ID = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/", re.I)
 _STATUS_FAULTS = ("throttle", "error", "forbidden", "malformed")
@@ -95,6 +97,14 @@ def graph_row(registry: Mapping[str, Any], tenant_id: str) -> dict[str, Any]:
         row.setdefault(key, None)
     row.update(tenantId=tenant_id, subscriptionId=sub, resourceGroup=group.lower())
     return row
+
+
+def _in_scope(arm_id: str, subscriptions: set[str], group: str | None) -> bool:
+    """The id is in one of the subscriptions (and in the resource group, when named)."""
+    match = _ID.match(arm_id)
+    if match is None or match.group(1).lower() not in subscriptions:
+        return False
+    return group is None or match.group(2).lower() == group.lower()
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Answer:
@@ -280,10 +290,30 @@ class GraphModel:
             return scope[:limit], True  # ARG answers for part of the scope, and says so
         return scope, False
 
+    def _backing_rows(self, text: str, wanted: set[str]) -> list[dict[str, Any]]:
+        """The accounts named in ``tolower(id) in (...)``, in the scope's subscriptions, less
+        those in resource groups the caller cannot read: ARG leaves them out without a word."""
+        listed = _ID_LIST.search(text)
+        ids = set(re.findall(r"'([^']*)'", listed.group(1))) if listed else set()
+        rows = []
+        for rid, body in self.model.resources.items():
+            match = _ID.match(rid)
+            if match is None or rid not in ids or match.group(1).lower() not in wanted:
+                continue
+            if "/".join(rid.split("/")[:5]) in self.model.forbidden_groups:
+                continue
+            rows.append(graph_row(body, self.tenant_id))
+        return rows
+
     def _query(self, request: dict[str, Any], path: str) -> Answer:
         text = request.get("query")
-        if not isinstance(text, str) or _TYPE not in text.lower():
-            return _error(400, "InvalidQuery", "The emulator answers the registries query only.")
+        backing = isinstance(text, str) and any(t in text.lower() for t in _BACKING_TYPES)
+        if not isinstance(text, str) or (_TYPE not in text.lower() and not backing):
+            return _error(
+                400,
+                "InvalidQuery",
+                "The emulator answers the registries query and the backing-accounts query only.",
+            )
         options = request.get("options") or {}
         result_format = options.get("resultFormat", "objectArray")
         if result_format not in ("objectArray", "table"):
@@ -300,13 +330,12 @@ class GraphModel:
             return scoped
         scope, cut = scoped
         wanted = set(scope)
-        group = _RG_FILTER.search(text)
-        rows = [
-            graph_row(reg, self.tenant_id)
-            for reg in self.model.registries
-            if _ID.match(reg["id"]).group(1).lower() in wanted  # type: ignore[union-attr]
-            and (group is None or _ID.match(reg["id"]).group(2).lower() == group.group(1).lower())  # type: ignore[union-attr]
-        ]
+        if backing:
+            rows = self._backing_rows(text, wanted)
+        else:
+            group = _RG_FILTER.search(text)
+            rows = [graph_row(reg, self.tenant_id) for reg in self.model.registries
+                    if _in_scope(reg["id"], wanted, group.group(1) if group else None)]  # fmt: skip
         rows.sort(key=lambda row: str(row["id"]).lower())
         fingerprint = hashlib.sha256(
             json.dumps([text, request.get("subscriptions"), request.get("managementGroups")])
