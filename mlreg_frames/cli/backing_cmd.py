@@ -37,8 +37,9 @@ __all__ = ["backing_command"]
     help="Folder for the backing tables (default: the --from folder).",
 )
 @click.option("--endpoint", type=HttpUrl(), default=None, help="ARM endpoint URL.")
-@click.option("--source", "source_kind", type=click.Choice(["arm", "graph"]), default="arm", show_default=True,
-              help="arm: one GET per account; graph: one Resource Graph query per 200.")  # fmt: skip
+@click.option("--source", "source_kind", type=click.Choice(["arm", "graph"]), default="arm",
+              show_default=True,
+              help="arm: one GET per account; graph: a Resource Graph query per 200.")  # fmt: skip
 @click.option("--cloud", type=click.Choice(sorted(CLOUDS)), default=None, help="Cloud preset.")
 @click.option("--storage-api-version", type=NonEmpty(), default=STORAGE_API_VERSION,
               show_default=True, help="Microsoft.Storage api-version.")  # fmt: skip
