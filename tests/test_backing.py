@@ -239,3 +239,23 @@ def test_an_empty_backing_makes_every_account_unknown(fleet):
     found = backing_findings(fleet, BackingTables())
     assert set(found["finding"]) == {"backing_not_visible"}
     assert len(found) == len(rows) == 6
+
+
+def test_declared_vs_actual_matrix_and_plot(fleet):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from mlreg_frames import plots
+
+    backing = backing_tables([
+        storage(storage_id("locked", "eastus"), allowBlobPublicAccess=True),
+        registry(acr_id("locked", "eastus"), **LOCKED_ACR),
+    ])  # fmt: skip
+    matrix = plots.declared_vs_actual_matrix(fleet, backing)
+    assert list(matrix.columns) == list(plots.backing.CHECKS)
+    assert matrix.loc["locked"].tolist() == [0, 2, 2, 2, 0, 0, 0]  # private registry, open storage
+    assert matrix.loc["open"].tolist() == [2, 1, 1, 1, 1, 1, 1]  # nothing behind it was returned
+    assert list(matrix.index) == ["locked", "open"]  # most exposed first
+    ax = plots.declared_vs_actual(fleet, backing, ax=Figure().subplots())
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["locked", "open"]
+    assert ax.get_title(loc="left").startswith("Registry and the accounts behind it")

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+from .backing import BACKING_FINDINGS, backing_exposure, backing_findings
 from .costs import COST_COLUMNS, join_costs, match_costs, normalise_costs, read_cost_export
 from .exposure import FINDINGS, SEVERITY, exposure
 from .regions import (
@@ -28,9 +29,12 @@ from .regions import (
 )
 
 __all__ = [
+    "BACKING_FINDINGS",
     "COST_COLUMNS",
     "FINDINGS",
     "SEVERITY",
+    "backing_exposure",
+    "backing_findings",
     "cost_drivers",
     "exposure",
     "join_costs",

@@ -16,6 +16,7 @@ Example::
 """
 
 from ._style import FINDING_LABELS, PE_COLORS, SEVERITY_COLORS
+from .backing import declared_vs_actual, declared_vs_actual_matrix
 from .cost import cost_by_region, cost_by_registry
 from .dashboard import OVERVIEW_DPI, OVERVIEW_SIZE, overview, save_overview
 from .inventory import (
@@ -36,6 +37,8 @@ __all__ = [
     "cost_by_region",
     "cost_by_registry",
     "created_over_time",
+    "declared_vs_actual",
+    "declared_vs_actual_matrix",
     "exposure_by_severity",
     "overview",
     "pe_states",
