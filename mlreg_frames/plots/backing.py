@@ -2,8 +2,8 @@
 
 One row per registry (worst first), one column per check: the registry's own public network
 access as declared, then for its storage accounts and its container registries the network
-exposure, a private path and data access (anonymous blob / shared keys for storage, admin
-user / anonymous pull for ACR), as Azure returns them today. A cell is *ok*, *exposed* or
+exposure, a private path and anonymous or shared-secret data access (anonymous blob reads for
+storage, the admin user or anonymous pull for ACR), as Azure returns them today. A cell is *ok*, *exposed* or
 *unknown* (an account that was not returned), the worst of the registry's accounts.
 """
 
@@ -53,9 +53,8 @@ def declared_vs_actual_matrix(tables: RegistryTables, backing: BackingTables) ->
     storage = rows["account_kind"] == "storage"
     data = pd.Series(False, index=rows.index)
     if storage.any():
-        data[storage] = _bool(rows.loc[storage, "allow_blob_public_access_effective"]) | _bool(
-            rows.loc[storage, "allow_shared_key_access_effective"]
-        )
+        # anonymous reads only: shared keys are hardening (a low finding), not an open door
+        data[storage] = _bool(rows.loc[storage, "allow_blob_public_access_effective"])
     acr = ~storage
     if acr.any():
         data[acr] = _bool(rows.loc[acr, "admin_user_enabled_effective"]) | _bool(
