@@ -347,3 +347,23 @@ def test_an_empty_management_group_never_widens_the_query(arm: ArmEmulator, grou
         main, ["fetch", "--source", "graph", "-m", "", "--token-env", "MLREG_TEST_TOKEN"], env=ENV
     )
     assert result.exit_code == 2 and "must not be empty" in result.stderr, result.output
+
+
+@pytest.mark.parametrize("source", ["arm", "graph"])
+def test_fetch_with_backing_writes_the_accounts_and_their_findings(
+    arm: ArmEmulator, tmp_path: Path, source: str
+) -> None:
+    from mlreg_frames.backingfiles import read_backing
+    from mlreg_frames.synth.backing import missing_accounts, unreadable_groups
+
+    result = _fetch(arm, tmp_path, "--backing", "--source", source)
+    unknown = missing_accounts(arm.registries) | {
+        rid
+        for rid in arm.resources
+        if "/".join(rid.split("/")[:5]) in unreadable_groups(arm.registries)
+    }
+    assert result.exit_code == (2 if unknown else 0), result.output
+    assert "exposure findings:" in result.stdout and "Traceback" not in result.output
+    backing = read_backing(tmp_path)
+    assert len(backing.storage_accounts) + len(backing.container_registries) > 0
+    assert set(backing.storage_accounts["source"]) == {source}

@@ -164,6 +164,13 @@ def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
     "DefaultAzureCredential (e.g. VAR=$(az account get-access-token --query accessToken -o tsv)).",
 )
 @click.option(
+    "--backing",
+    is_flag=True,
+    default=False,
+    help="Also read the storage accounts and ACRs behind the registries (as `mlreg-frames "
+    "backing` does) into the --out folder, and print the declared-vs-actual findings.",
+)
+@click.option(
     "--progress/--no-progress",
     default=True,
     show_default=True,
@@ -189,12 +196,14 @@ def fetch_command(
     max_page_bytes: int,
     request_timeout: float,
     token_env: str | None,
+    backing: bool,
     progress: bool,
     storage_option: tuple[str, ...],
 ) -> None:
     """Fetch registries from Azure Resource Manager (or Resource Graph) into Parquet tables.
 
-    Exit status: 0 all scopes read, 2 some failed or came back truncated (the rest written),
+    Exit status: 0 all scopes read, 2 some failed or came back truncated (the rest written)
+    or, with --backing, some accounts could not be read,
     1 nothing read.
 
     Example: mlreg-frames fetch -s 00000000-0000-0000-0000-000000000000 --out out/
@@ -254,7 +263,15 @@ def fetch_command(
         snapshot = append(tables, lake, storage_options=options)
         click.echo(f"appended snapshot {snapshot} to {lake}")
     _print_errors(tables)
-    if failed or (errors["outcome"] == "truncated").any():
+    unread = 0
+    if backing:
+        accounts = fetch_backing(tables, source=source, credential=credential, endpoint=target,
+                                 max_workers=workers, max_attempts=max_attempts)  # fmt: skip
+        write_backing(accounts, out)
+        unread = len(accounts.fetch_errors)
+        click.echo(f"read the accounts behind them ({unread} not readable): wrote the backing "
+                   f"tables to {out}\n" + findings_summary(exposure(tables, accounts)))  # fmt: skip
+    if failed or unread or (errors["outcome"] == "truncated").any():
         sys.exit(2)
 
 

@@ -3,8 +3,9 @@
 One row per registry (worst first), one column per check: the registry's own public network
 access as declared, then for its storage accounts and its container registries the network
 exposure, a private path and anonymous or shared-secret data access (anonymous blob reads for
-storage, the admin user or anonymous pull for ACR), as Azure returns them today. A cell is *ok*, *exposed* or
-*unknown* (an account that was not returned), the worst of the registry's accounts.
+storage, the admin user or anonymous pull for ACR), as Azure returns them today. A cell is
+*ok*, *exposed* or *unknown* (an account that was not returned), the worst of the registry's
+accounts.
 """
 
 from __future__ import annotations
