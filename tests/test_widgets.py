@@ -329,3 +329,27 @@ def test_picker_searches_500_registries():
     ex.registry.value = picked
     assert f"<td>{wanted}</td>" in ex.detail_views["summary"].value
     assert ex.summary.value.startswith(f"<b>{len(ex.registry.options)}</b> of 500")
+
+
+def test_the_explorer_shows_declared_beside_actual_accounts() -> None:
+    from mlreg_frames.flatten.backing import backing_tables
+    from mlreg_frames.synth.backing import backing_accounts
+
+    from .registry_factory import make_registry
+
+    fleet = [make_registry("locked", public="Disabled", pe_states=["Approved"]),
+             make_registry("open")]  # fmt: skip
+    tables = mf.flatten(fleet)
+    bodies = [b for b in backing_accounts(fleet) if "stlocked" in b["id"].lower()]
+    for body in bodies:  # the locked registry's storage was opened again
+        body["properties"].update(publicNetworkAccess="Enabled")
+        body["properties"]["networkAcls"]["defaultAction"] = "Allow"
+    ex = mf.explore(tables, backing=backing_tables(bodies))
+    assert "accounts" in ex.detail_views
+    assert "registry_private_storage_public" in set(ex.findings["finding"])
+    ex.show_registry(
+        tables.registries.loc[tables.registries["name"] == "locked", "registry_id"].iloc[0]
+    )
+    html = ex.detail_views["accounts"].value
+    assert "all_networks" in html and "unknown" in html  # its ACR was not returned
+    assert "stlockedeastus" in html

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from .. import analysis, plots
 from ..analysis.costs import join_costs
+from ..flatten.backing import BackingTables
 from ..tables import RegistryTables
 from ._html import DETAIL_HEIGHT, EXPLORER_CSS, frame_html, records_html
 
@@ -145,9 +146,12 @@ class Explorer(widgets.VBox):
         *,
         max_rows: int = 200,
         subscription_names: Mapping[str, str] | None = None,
+        backing: BackingTables | None = None,
     ):
         self.tables = tables
-        self.findings = analysis.exposure(tables)
+        self.backing = backing
+        self.findings = analysis.exposure(tables, backing)
+        self._accounts = None if backing is None else analysis.backing_exposure(tables, backing)
         self.costs = costs
         self.max_rows = max_rows
         self._quiet = False
@@ -192,7 +196,8 @@ class Explorer(widgets.VBox):
             description="Registry", rows=6, style={"description_width": "initial"},
             layout=widgets.Layout(width="100%"),
         )  # fmt: skip
-        names = [*DETAIL_TABS, *(["costs"] if costs is not None else [])]
+        names = [*DETAIL_TABS, *(["accounts"] if backing is not None else []),
+                 *(["costs"] if costs is not None else [])]  # fmt: skip
         self.detail_views = {name: widgets.HTML() for name in names}
         self.detail = widgets.Tab(children=list(self.detail_views.values()), titles=tuple(names))
         filters = [self.search, self.subscription, self.region, self.region_scope,
@@ -360,6 +365,12 @@ class Explorer(widgets.VBox):
         self.detail_views["findings"].value = records_html(
             findings[["severity", "finding", "detail"]], empty="no findings", title="severity"
         )
+        if self._accounts is not None:
+            accounts = self._accounts[self._accounts["registry_id"] == registry_id]
+            self.detail_views["accounts"].value = records_html(
+                accounts[[c for c in _ACCOUNT_COLUMNS if c in accounts]],
+                empty="the registry names no accounts", title="account_name",
+            )  # fmt: skip
         if self.costs is not None:
             costs = self.costs[self.costs["registry_id"] == registry_id]
             by_month = (
@@ -377,12 +388,23 @@ class Explorer(widgets.VBox):
             )
 
 
+_ACCOUNT_COLUMNS = [
+    "account_name", "account_kind", "origin", "state", "unknown_reason", "network_exposure",
+    "private_path", "region", "location", "declared_sku", "sku",
+    "declared_blob_public_access", "allow_blob_public_access_effective",
+    "allow_shared_key_access_effective", "minimum_tls_version_effective",
+    "admin_user_enabled_effective", "anonymous_pull_enabled_effective",
+]  # fmt: skip
+"""The accounts tab: each account as the registry declares it beside Azure's answer."""
+
+
 def explore(
     tables: RegistryTables,
     costs: pd.DataFrame | str | os.PathLike[str] | None = None,
     *,
     max_rows: int = 200,
     subscription_names: Mapping[str, str] | None = None,
+    backing: BackingTables | None = None,
 ) -> Explorer:
     """An interactive explorer of ``tables``: filters, a table, a chart and a detail view.
 
@@ -395,6 +417,9 @@ def explore(
         subscription_names: display name of each subscription id, shown instead of the id;
             ids without one show as a short id (their first 8 characters, more where two
             ids start alike).
+        backing: :func:`mlreg_frames.fetch_backing` of the tables: the findings judge the
+            accounts as Azure returns them, and an ``accounts`` tab shows each account as the
+            registry declares it beside what Azure says (unknown when not returned).
 
     Example::
 
@@ -405,4 +430,6 @@ def explore(
     if costs is not None:
         is_joined = isinstance(costs, pd.DataFrame) and "matched" in costs.columns
         joined = costs if is_joined else join_costs(tables, costs)
-    return Explorer(tables, joined, max_rows=max_rows, subscription_names=subscription_names)
+    return Explorer(
+        tables, joined, max_rows=max_rows, subscription_names=subscription_names, backing=backing
+    )
