@@ -10,6 +10,7 @@ accounts.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
@@ -49,30 +50,24 @@ def declared_vs_actual_matrix(tables: RegistryTables, backing: BackingTables) ->
     rows = analysis.backing_exposure(tables, backing)
     if rows.empty:
         return pd.DataFrame(columns=list(CHECKS), dtype="int64")
-    unknown = rows["state"] == "unknown"
-    network = rows["network_exposure"].isin(["all_networks", "selected_networks"])
-    storage = rows["account_kind"] == "storage"
-    data = pd.Series(False, index=rows.index)
-    if storage.any():
-        # anonymous reads only: shared keys are hardening (a low finding), not an open door
-        data[storage] = _bool(rows.loc[storage, "allow_blob_public_access_effective"])
-    acr = ~storage
-    if acr.any():
-        data[acr] = _bool(rows.loc[acr, "admin_user_enabled_effective"]) | _bool(
-            rows.loc[acr, "anonymous_pull_enabled_effective"]
-        )
+    unknown = (rows["state"] == "unknown").to_numpy(dtype=bool)
+    network = rows["network_exposure"].isin(["all_networks", "selected_networks"]).to_numpy(bool)
+    storage = (rows["account_kind"] == "storage").to_numpy(dtype=bool)
+    # anonymous reads only for storage: shared keys are hardening (a low finding), not an open door
+    blob = _bool(rows["allow_blob_public_access_effective"]).to_numpy()
+    secrets = (_bool(rows["admin_user_enabled_effective"])
+               | _bool(rows["anonymous_pull_enabled_effective"])).to_numpy()  # fmt: skip
+    data = np.where(storage, blob, secrets)
 
-    def state(bad: pd.Series) -> pd.Series:
-        return (
-            pd.Series(_OK, index=rows.index).mask(unknown, _UNKNOWN).mask(bad & ~unknown, _EXPOSED)
-        )
+    def state(bad: np.ndarray) -> np.ndarray:
+        return np.where(unknown, _UNKNOWN, np.where(bad, _EXPOSED, _OK))
 
     cells = pd.DataFrame(
         {
             "name": rows["name"].astype(str),
             "kind": rows["account_kind"],
             "network": state(network),
-            "private endpoint": state(~_bool(rows["private_path"])),
+            "private endpoint": state(~_bool(rows["private_path"]).to_numpy()),
             "data access": state(data),
         }
     )
