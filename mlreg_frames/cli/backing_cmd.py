@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -11,12 +10,12 @@ import pandas as pd
 
 from ..analysis import exposure
 from ..backingfiles import write_backing
-from ..sources.auth import CLOUDS, StaticTokenCredential, TokenCredential, resolve_endpoint
+from ..sources.auth import CLOUDS, resolve_endpoint
 from ..sources.backing import ACR_API_VERSION, STORAGE_API_VERSION, fetch_backing
 from ..tables import read_parquet
 from ._base import handle_errors, main
 from ._options import COUNT, HttpUrl, NonEmpty
-from .fetch_cmd import signed_in_credential
+from .fetch_cmd import command_credential
 from .summary import findings_summary
 
 __all__ = ["backing_command"]
@@ -74,13 +73,7 @@ def backing_command(
     if endpoint and cloud:
         raise click.UsageError("pass --endpoint or --cloud, not both")
     target = resolve_endpoint(endpoint, cloud)
-    if token_env:
-        token = os.environ.get(token_env, "").strip()
-        if not token:
-            raise click.UsageError(f"environment variable {token_env} is empty or not set")
-        credential: TokenCredential = StaticTokenCredential(token)
-    else:
-        credential = signed_in_credential(target)
+    credential = command_credential(target, token_env)
     tables = read_parquet(source)
     backing = fetch_backing(
         tables, source=source_kind, credential=credential, endpoint=target,

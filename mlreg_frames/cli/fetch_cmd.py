@@ -45,6 +45,7 @@ from .summary import cost_summary, findings_summary, summary
 __all__ = [
     "SAMPLE_COSTS",
     "SIGN_IN_HINT",
+    "command_credential",
     "cost_summary",
     "demo_command",
     "fetch_command",
@@ -214,13 +215,7 @@ def fetch_command(
     target = resolve_endpoint(endpoint, cloud)
     if management_groups and source != "graph":
         raise click.UsageError("--management-group needs --source graph")
-    if token_env:
-        token = os.environ.get(token_env, "").strip()
-        if not token:
-            raise click.UsageError(f"environment variable {token_env} is empty or not set")
-        credential: TokenCredential = StaticTokenCredential(token)
-    else:
-        credential = signed_in_credential(target)
+    credential = command_credential(target, token_env)
     _writable_folder(out)  # before a long fetch, not after it
     if lake:
         from ..lake.store import LakeStore
@@ -288,6 +283,16 @@ SIGN_IN_HINT = (
     "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or pass a token with --token-env VAR"
 )
 """What to do when no Azure credential works (``credential=`` is the Python API's way)."""
+
+
+def command_credential(endpoint: str, token_env: str | None) -> TokenCredential:
+    """The bearer token of environment variable ``token_env`` when given, else a sign-in."""
+    if not token_env:
+        return signed_in_credential(endpoint)
+    token = os.environ.get(token_env, "").strip()
+    if not token:
+        raise click.UsageError(f"environment variable {token_env} is empty or not set")
+    return StaticTokenCredential(token)
 
 
 def signed_in_credential(endpoint: str) -> TokenCredential:
