@@ -27,7 +27,7 @@ from .schema import FETCH_ERRORS, arrow_type
 from .schema.backing import BACKING_TABLES
 from .schema.coltypes import Table
 from .tablefiles import write_table_atomic
-from .tables import _types_mapper
+from .tables import types_mapper
 
 __all__ = ["read_backing", "write_backing"]
 
@@ -84,7 +84,7 @@ def read_backing(directory: str | os.PathLike[str]) -> BackingTables:
                 f"{path} holds another table; write the backing tables again",
                 path=str(path), table=name,
             )  # fmt: skip
-        frame = arrow.to_pandas(types_mapper=_types_mapper, ignore_metadata=True)
+        frame = arrow.to_pandas(types_mapper=types_mapper, ignore_metadata=True)
         missing = [c for c in table.column_names if c not in frame.columns]
         if missing:
             raise ParquetFileError(

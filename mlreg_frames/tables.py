@@ -347,13 +347,15 @@ def to_arrow(
 
 def from_arrow(name: str, arrow: pa.Table, *, allow_missing: bool = True) -> pd.DataFrame:
     """An Arrow table back to a pandas frame with the declared dtypes."""
-    frame = arrow.to_pandas(types_mapper=_types_mapper, ignore_metadata=True)
+    frame = arrow.to_pandas(types_mapper=types_mapper, ignore_metadata=True)
     names = {c.name for c in schema.columns(name, stacked=schema.is_stacked(frame))}
     known = [c for c in frame.columns if c in names]
     return schema.conform(name, frame[known], allow_missing=allow_missing)
 
 
-def _types_mapper(arrow_type: pa.DataType) -> Any:
+def types_mapper(arrow_type: pa.DataType) -> Any:
+    """The pandas dtype an Arrow type reads back as (``Table.to_pandas(types_mapper=...)``):
+    nullable strings, booleans and Int64, Arrow lists; None leaves pandas' default."""
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return pd.StringDtype("pyarrow")
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
@@ -408,3 +410,6 @@ def read_parquet(directory: str | os.PathLike[str]) -> RegistryTables:
 
 _FIELD_NAMES = tuple(f.name for f in fields(RegistryTables))
 assert set(schema.ALL_TABLES) <= set(_FIELD_NAMES)
+
+
+_types_mapper = types_mapper  # the name other modules knew it by

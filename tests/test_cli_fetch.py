@@ -367,3 +367,14 @@ def test_fetch_with_backing_writes_the_accounts_and_their_findings(
     backing = read_backing(tmp_path)
     assert len(backing.storage_accounts) + len(backing.container_registries) > 0
     assert set(backing.storage_accounts["source"]) == {source}
+
+
+def test_fetch_backing_into_the_lake_keeps_one_snapshot(arm: ArmEmulator, tmp_path: Path) -> None:
+    pytest.importorskip("deltalake")
+    from mlreg_frames import lake
+
+    result = _fetch(arm, tmp_path / "out", "--backing", "--lake", str(tmp_path / "lake"))
+    assert "with the accounts behind them" in result.stdout, result.output
+    backing = lake.read_backing(tmp_path / "lake")
+    assert backing is not None and len(backing.container_registries) > 0
+    assert len(lake.read(tmp_path / "lake").registries) == 20

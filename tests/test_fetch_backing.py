@@ -190,3 +190,29 @@ def test_a_failing_graph_batch_leaves_its_accounts_unknown(arm, tables):
         arm.faults.clear()
     assert backing.storage_accounts.empty
     assert set(backing.fetch_errors["scope"]) == {rid for rid, _ in backing_ids(tables)}
+
+
+def test_the_lake_keeps_the_accounts_in_the_registries_snapshot(arm, tables, tmp_path):
+    pytest.importorskip("deltalake")
+    from mlreg_frames import lake
+
+    arm.faults.clear()
+    backing = fetch(arm, tables)
+    first = lake.append(tables, tmp_path)  # an older snapshot, written without them
+    second = lake.append(tables, tmp_path, backing=backing)
+    assert lake.read_backing(tmp_path, first) is None
+    again = lake.read_backing(tmp_path, second)
+    assert again is not None
+    for name in (
+        "storage_accounts",
+        "container_registries",
+        "backing_pe_connections",
+        "fetch_errors",
+    ):
+        pd.testing.assert_frame_equal(
+            again[name].reset_index(drop=True), backing[name].reset_index(drop=True)
+        )
+    assert len(lake.read(tmp_path).registries) == len(tables.registries)
+    assert set(lake.snapshots(tmp_path)["snapshot"]) == {first, second}
+    with pytest.raises(mf.InvalidArgumentError):
+        lake.append(tables, tmp_path, backing=tables)  # type: ignore[arg-type]

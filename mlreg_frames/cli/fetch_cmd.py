@@ -252,13 +252,9 @@ def fetch_command(
             f"saved the raw pages to {run_dir} (`mlreg-frames flatten {run_dir}` rebuilds the "
             "tables, all but fetch_errors)"
         )
-    if lake:
-        from ..lake.write import append
-
-        snapshot = append(tables, lake, storage_options=options)
-        click.echo(f"appended snapshot {snapshot} to {lake}")
     _print_errors(tables)
     unread = 0
+    accounts = None
     if backing:
         accounts = fetch_backing(tables, source=source, credential=credential, endpoint=target,
                                  max_workers=workers, max_attempts=max_attempts)  # fmt: skip
@@ -266,6 +262,12 @@ def fetch_command(
         unread = len(accounts.fetch_errors)
         click.echo(f"read the accounts behind them ({unread} not readable): wrote the backing "
                    f"tables to {out}\n" + findings_summary(exposure(tables, accounts)))  # fmt: skip
+    if lake:
+        from ..lake.write import append
+
+        snapshot = append(tables, lake, backing=accounts, storage_options=options)
+        with_accounts = " with the accounts behind them" if accounts is not None else ""
+        click.echo(f"appended snapshot {snapshot}{with_accounts} to {lake}")
     if failed or unread or (errors["outcome"] == "truncated").any():
         sys.exit(2)
 

@@ -29,7 +29,7 @@ from .layout import (
 )
 from .maintain import DEFAULT_REPAIR_AGE, DEFAULT_RETENTION, optimize, repair, vacuum
 from .migrate import migrate
-from .read import diff_snapshots, read, snapshots
+from .read import diff_snapshots, read, read_backing, snapshots
 from .write import append
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "optimize",
     "parse_snapshot_id",
     "read",
+    "read_backing",
     "repair",
     "snapshot_id",
     "snapshots",

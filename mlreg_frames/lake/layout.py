@@ -24,11 +24,14 @@ import pyarrow as pa
 
 from .. import schema
 from ..errors import LakeError
+from ..schema.backing import BACKING_TABLES
 
 __all__ = [
     "ABORTED",
+    "BACKING_LAKE_TABLES",
     "CLAIMED",
     "COMMITTED",
+    "DATA_TABLES",
     "LAYOUT",
     "LEDGER",
     "LEDGER_SCHEMA",
@@ -58,6 +61,16 @@ LEDGER = "snapshots"
 CLAIMED, COMMITTED, ABORTED = "claimed", "committed", "aborted"
 """The states a ledger row records: a writer claims an id, then commits or aborts it."""
 
+BACKING_LAKE_TABLES: dict[str, schema.Table] = {
+    **BACKING_TABLES,
+    "backing_fetch_errors": schema.FETCH_ERRORS,
+}
+"""The optional tables of a snapshot: the accounts behind the registries (``fetch_backing``),
+Delta table name -> declared table. A snapshot written without them has null counts."""
+
+DATA_TABLES: tuple[str, ...] = (*schema.ALL_TABLES, *BACKING_LAKE_TABLES)
+"""Every Delta data table of the lake (the ledger apart)."""
+
 LEDGER_SCHEMA = pa.schema(
     [
         pa.field(SNAPSHOT_COLUMN, pa.string(), nullable=False),
@@ -66,7 +79,7 @@ LEDGER_SCHEMA = pa.schema(
         pa.field("writer", pa.string(), nullable=False),
         pa.field("recorded_at", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("snapshot_at", pa.timestamp("us", tz="UTC")),
-        *(pa.field(name, pa.int64()) for name in schema.ALL_TABLES),
+        *(pa.field(name, pa.int64()) for name in DATA_TABLES),
         pa.field("failed_scopes", pa.int64()),
         pa.field("skipped_scopes", pa.int64()),
         pa.field("schema_version", pa.int64()),
@@ -84,6 +97,8 @@ LAYOUT = f"""\
                {CLAIMED}    a writer took the id (before writing any table)
                {COMMITTED}  every table is written; the row count of each table
                {ABORTED}    a failed or crashed writer's rows were (or are being) deleted
+  {", ".join(BACKING_LAKE_TABLES)}/
+               the accounts behind the registries, when the snapshot was written with them
 A snapshot exists exactly when its '{COMMITTED}' row does; lake.read takes only those and checks
 each table's row count against it. A raw reader of one table keeps the same rows with
   WHERE {SNAPSHOT_COLUMN} IN (SELECT {SNAPSHOT_COLUMN} FROM {LEDGER} WHERE state = '{COMMITTED}')

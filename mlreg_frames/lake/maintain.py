@@ -24,10 +24,9 @@ from typing import Any
 import pandas as pd
 import pyarrow.compute as pc
 
-from .. import schema
 from ..errors import LakeError
 from . import ledger as ledger_mod
-from .layout import ABORTED, CLAIMED, COMMITTED, LEDGER, SNAPSHOT_COLUMN, month_of
+from .layout import ABORTED, CLAIMED, COMMITTED, DATA_TABLES, LEDGER, SNAPSHOT_COLUMN, month_of
 from .read import require_lake
 from .store import LakeStore
 from .write import _abort
@@ -86,7 +85,7 @@ def _with_rows(store: LakeStore, sids: list[str]) -> set[str]:
     if not sids:
         return found
     months = {month_of(s) for s in sids}
-    for name in schema.ALL_TABLES:
+    for name in DATA_TABLES:
         table = store.open(name)
         if table is None:
             continue
@@ -114,7 +113,7 @@ def optimize(
     store = LakeStore(root, storage_options)
     require_lake(store)
     rows = []
-    for name in (*schema.ALL_TABLES, LEDGER):
+    for name in (*DATA_TABLES, LEDGER):
         table = store.open(name)
         if table is None:
             continue
@@ -171,7 +170,7 @@ def vacuum(
     ]
     store = LakeStore(root, storage_options)
     hours = math.ceil(retention.total_seconds() / 3600)
-    for name in (*schema.ALL_TABLES, LEDGER):
+    for name in (*DATA_TABLES, LEDGER):
         table = store.open(name)
         if table is None:
             continue

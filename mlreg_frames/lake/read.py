@@ -26,13 +26,22 @@ import pyarrow.compute as pc
 
 from .. import schema
 from ..errors import LakeError
-from ..tables import RegistryTables, from_arrow
+from ..flatten.backing import BackingTables
+from ..tables import RegistryTables, from_arrow, types_mapper
 from .diff import diff
-from .layout import COMMITTED, LEDGER, PARTITION_COLUMN, SNAPSHOT_COLUMN, month_of, snapshot_id
+from .layout import (
+    BACKING_LAKE_TABLES,
+    COMMITTED,
+    LEDGER,
+    PARTITION_COLUMN,
+    SNAPSHOT_COLUMN,
+    month_of,
+    snapshot_id,
+)
 from .ledger import ledger
 from .store import LakeStore
 
-__all__ = ["diff_snapshots", "read", "require_lake", "snapshots"]
+__all__ = ["diff_snapshots", "read", "read_backing", "require_lake", "snapshots"]
 
 OLD_FORMAT_MARKERS = "_snapshots"
 
@@ -239,6 +248,40 @@ def read(
         },
         allow_missing=True,
     )
+
+
+def read_backing(
+    root: str | os.PathLike[str],
+    snapshot: str | int | datetime | pd.Timestamp = "latest",
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+) -> BackingTables | None:
+    """The backing accounts of one committed snapshot, or None when it was written without.
+
+    ``snapshot`` names one snapshot as for :func:`read`. The row counts are checked against
+    the ledger, as for the registry tables.
+
+    Example::
+
+        >>> backing = read_backing("out/lake")                         # doctest: +SKIP
+        >>> analysis.exposure(read("out/lake"), backing)               # doctest: +SKIP
+    """
+    store = LakeStore(root, storage_options)
+    done = committed(store)
+    sid = _resolve(store, done[SNAPSHOT_COLUMN].tolist(), snapshot)
+    rows = done.set_index(SNAPSHOT_COLUMN)
+    names = list(BACKING_LAKE_TABLES)
+    if any(name not in rows.columns for name in names) or rows.loc[sid, names].isna().any():
+        return None
+    frames = {}
+    for name, table in BACKING_LAKE_TABLES.items():
+        arrow = _scan(store, name, [sid], rows[name])
+        arrow = arrow.drop_columns([c for c in (PARTITION_COLUMN, SNAPSHOT_COLUMN)
+                                    if c in arrow.column_names])  # fmt: skip
+        frame = arrow.to_pandas(types_mapper=types_mapper, ignore_metadata=True)
+        frame = frame.reindex(columns=list(table.column_names)).astype(table.dtypes)
+        frames["fetch_errors" if name == "backing_fetch_errors" else name] = frame
+    return BackingTables(**frames)
 
 
 def snapshots(

@@ -37,12 +37,15 @@ import pyarrow as pa
 
 from .. import schema
 from ..errors import InvalidArgumentError, LakeError
+from ..flatten.backing import BackingTables
 from ..tables import SCHEMA_VERSION, RegistryTables, to_arrow
 from . import ledger as ledger_mod
 from .layout import (
     ABORTED,
+    BACKING_LAKE_TABLES,
     CLAIMED,
     COMMITTED,
+    DATA_TABLES,
     PARTITION_COLUMN,
     SNAPSHOT_COLUMN,
     month_of,
@@ -61,6 +64,23 @@ def _table_arrow(name: str, frame: pd.DataFrame, sid: str) -> pa.Table:
     rows = arrow.num_rows
     arrow = arrow.add_column(0, SNAPSHOT_COLUMN, pa.array([sid] * rows, pa.string()))
     return arrow.add_column(1, PARTITION_COLUMN, pa.array([month_of(sid)] * rows, pa.string()))
+
+
+def _backing_arrows(backing: BackingTables, sid: str) -> dict[str, pa.Table]:
+    """The backing tables as Arrow tables with the snapshot and partition columns."""
+    out = {}
+    for name, table in BACKING_LAKE_TABLES.items():
+        frame = backing["fetch_errors" if name == "backing_fetch_errors" else name]
+        fields = [pa.field(c.name, schema.arrow_type(c.kind)) for c in table.columns]
+        arrow = pa.Table.from_pandas(
+            frame[list(table.column_names)], schema=pa.schema(fields), preserve_index=False
+        ).replace_schema_metadata(None)
+        rows = arrow.num_rows
+        arrow = arrow.add_column(0, SNAPSHOT_COLUMN, pa.array([sid] * rows, pa.string()))
+        out[name] = arrow.add_column(
+            1, PARTITION_COLUMN, pa.array([month_of(sid)] * rows, pa.string())
+        )
+    return out
 
 
 def _write_table(store: LakeStore, name: str, arrow: pa.Table, sid: str) -> None:
@@ -165,7 +185,7 @@ def _delete_rows(store: LakeStore, sids: list[str]) -> None:
     ids = ", ".join(f"'{s}'" for s in sids)
     months = ", ".join(sorted({f"'{month_of(s)}'" for s in sids}))
     predicate = f"{PARTITION_COLUMN} IN ({months}) AND {SNAPSHOT_COLUMN} IN ({ids})"
-    for name in schema.ALL_TABLES:
+    for name in DATA_TABLES:
         table = store.open(name)
         if table is None:
             continue
@@ -186,6 +206,7 @@ def append(
     root: str | os.PathLike[str],
     snapshot_at: datetime | pd.Timestamp | str | None = None,
     *,
+    backing: BackingTables | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> str:
     """Write ``tables`` (the seven tables and ``fetch_errors``) as one new snapshot.
@@ -196,6 +217,10 @@ def append(
         snapshot_at: the snapshot's time (naive = UTC). ``None`` uses now, moved on by a
             microsecond if another snapshot has that id; an explicit time that is taken
             raises :class:`LakeError`.
+        backing: the accounts behind the registries (:func:`mlreg_frames.fetch_backing`),
+            written in the same snapshot (``storage_accounts``, ``container_registries``,
+            ``backing_pe_connections``, ``backing_fetch_errors``); read them back with
+            :func:`mlreg_frames.lake.read_backing`.
         storage_options: delta-rs options, e.g. ``{"account_name": ..., "sas_token": ...}``
             or ``{"credential": DefaultAzureCredential()}``.
 
@@ -216,6 +241,11 @@ def append(
             f"append takes RegistryTables, got {type(tables).__name__}{swapped}",
             argument="tables",
         )
+    if backing is not None and not isinstance(backing, BackingTables):
+        raise InvalidArgumentError(
+            f"backing must be BackingTables (from fetch_backing), got {type(backing).__name__}",
+            argument="backing",
+        )
     store = LakeStore(root, storage_options)
     if store.local:
         with store.errors("creating the lake folder"):
@@ -228,6 +258,11 @@ def append(
     try:
         for name, frame in tables.items(include_errors=True):
             _write_table(store, name, _table_arrow(name, frame, sid), sid)
+        extra: dict[str, int] = {}
+        if backing is not None:
+            for name, arrow in _backing_arrows(backing, sid).items():
+                _write_table(store, name, arrow, sid)
+                extra[name] = arrow.num_rows
         _commit(
             store,
             sid,
@@ -235,6 +270,7 @@ def append(
             {
                 "snapshot_at": parse_snapshot_id(sid),
                 **tables.counts(include_errors=True),
+                **extra,
                 "failed_scopes": int((outcomes == "failed").sum()),
                 "skipped_scopes": int((outcomes == "skipped").sum()),
                 "schema_version": SCHEMA_VERSION,
