@@ -42,8 +42,8 @@ def backing_scope_rows(ids: list[str], code: str, message: str) -> list[dict[str
 def backing_query(ids: list[str]) -> str:
     """The KQL selecting these accounts (ids lower-case, each a safe KQL literal).
 
-    >>> backing_query(["/subscriptions/s/resourcegroups/g/providers/x/y/z"])[:40]
-    'resources | where type in~ (\\'microsoft.s'
+    >>> print(backing_query(["/subscriptions/s/resourcegroups/g/providers/x/y/z"])[:40])
+    resources | where type in~ ('microsoft.s
     """
     listed = ", ".join(f"'{rid}'" for rid in ids)
     return (
