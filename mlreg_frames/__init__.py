@@ -14,6 +14,7 @@ The heavy or optional parts (fetching, plots, widgets, the lake) load on first u
 import importlib as _importlib
 import typing as _typing
 
+from .assettables import AssetTables, read_assets
 from .errors import (
     ArmError,
     CostExportError,
@@ -30,7 +31,7 @@ from .errors import (
     ParquetSetError,
     SchemaError,
 )
-from .flatten import flatten
+from .flatten import flatten, flatten_assets
 from .pages import read_pages
 from .tables import RegistryTables, read_parquet
 
@@ -44,6 +45,7 @@ _LAZY = {
 
 __all__ = [
     "ArmError",
+    "AssetTables",
     "CostExportError",
     "FetchError",
     "FlattenError",
@@ -62,6 +64,8 @@ __all__ = [
     "explore",
     "fetch_registries",
     "flatten",
+    "flatten_assets",
+    "read_assets",
     "read_cost_export",
     "read_pages",
     "read_parquet",

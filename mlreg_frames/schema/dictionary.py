@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .assets import ASSET_TABLES
 from .coltypes import Table
 from .declared import ALL_TABLES, SNAPSHOT
 
@@ -35,7 +36,7 @@ def data_dictionary_markdown(tables: Iterable[Table] | None = None) -> str:
         f" column, `{SNAPSHOT.name}` ({SNAPSHOT.kind}): {SNAPSHOT.doc}",
         "",
     ]
-    for table in tables if tables is not None else ALL_TABLES.values():
+    for table in tables if tables is not None else (*ALL_TABLES.values(), *ASSET_TABLES.values()):
         lines += [
             f"## `{table.name}`",
             "",
