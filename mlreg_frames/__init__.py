@@ -38,6 +38,7 @@ from .tables import RegistryTables, read_parquet
 __version__ = "0.1.0"
 
 _LAZY = {
+    "fetch_assets": "mlreg_frames.sources.assets",
     "fetch_registries": "mlreg_frames.sources.fetch",
     "read_cost_export": "mlreg_frames.analysis.costs",
     "explore": "mlreg_frames.widgets",
@@ -62,6 +63,7 @@ __all__ = [
     "SchemaError",
     "__version__",
     "explore",
+    "fetch_assets",
     "fetch_registries",
     "flatten",
     "flatten_assets",
@@ -73,6 +75,7 @@ __all__ = [
 
 if _typing.TYPE_CHECKING:
     from .analysis.costs import read_cost_export
+    from .sources.assets import fetch_assets
     from .sources.fetch import fetch_registries
     from .widgets import explore
 

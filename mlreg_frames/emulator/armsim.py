@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import orjson
 
 from ..errors import PagesError
+from .assetsim import ASSET_ROUTE, READS_HEADER, AssetModel, ReadBucket
 
 __all__ = ["Answer", "ArmModel", "Fault", "load_pages", "sample_dir"]
 
@@ -191,6 +192,12 @@ class ArmModel:
         token: the bearer token(s) accepted; None accepts any non-empty token.
         latency: seconds added to every request.
         faults: :class:`Fault` s to inject (more with :meth:`add_fault`).
+        assets: options of the registries' asset lists
+            (:class:`~mlreg_frames.emulator.assetsim.AssetModel`: ``assets``, ``page_size``,
+            ``forbidden``, ``seed``, ``containers``); by default generated contents.
+        read_bucket: ARM's per-subscription read limit
+            (:class:`~mlreg_frames.emulator.assetsim.ReadBucket`, or ``(size, refill)``);
+            None (the default) does not throttle nor send the remaining-reads header.
     """
 
     def __init__(
@@ -203,6 +210,8 @@ class ArmModel:
         token: str | Collection[str] | None = None,
         latency: float = 0.0,
         faults: Iterable[Fault] = (),
+        assets: dict[str, Any] | None = None,
+        read_bucket: ReadBucket | tuple[float, float] | None = None,
     ):
         if registries is None:
             registries, listed_subs = load_pages(sample_dir())
@@ -224,6 +233,10 @@ class ArmModel:
         listed = {str(s.get("subscriptionId", "")).lower() for s in self.subscriptions}
         self.subscriptions += [_subscription(s) for s in self._by_sub if s not in listed]
         self._known = listed | set(self._by_sub)
+        self.assets = AssetModel([r["id"] for r in self.registries], **(assets or {}))
+        if isinstance(read_bucket, tuple):
+            read_bucket = ReadBucket(*read_bucket)
+        self.read_bucket = read_bucket
 
     @classmethod
     def from_pages(cls: type[_M], path: str | Path, **options: Any) -> _M:
@@ -275,10 +288,15 @@ class ArmModel:
         if not bearer or (accepted is not None and bearer not in accepted):
             code = "InvalidAuthenticationToken" if bearer else "AuthenticationFailed"
             return _error(401, code, "Authentication failed: bearer token missing or not accepted.")
+        reads = self._read(path)
+        if isinstance(reads, Answer):
+            return reads
         fault = self._fault(_STATUS_FAULTS, path)
         if fault is not None:
             return _fault_answer(fault, path)
         answer = self._list(path, query, base, target)
+        if reads is not None:
+            answer = answer._replace(headers={**(answer.headers or {}), READS_HEADER: reads})
         drip = self._fault(("drip", "drip_headers", "endless_continue"), path)
         if drip is None:
             return answer
@@ -288,6 +306,18 @@ class ArmModel:
         if drip.kind == "endless_continue":
             return answer._replace(continues=delay)
         return answer._replace(drip_headers=delay)
+
+    def _read(self, path: str) -> Answer | str | None:
+        """Spend a read of the path's subscription: a 429 when its bucket is empty, else
+        the remaining-reads header value (None without a bucket or a subscription)."""
+        sub = ReadBucket.subscription_of(path)
+        if self.read_bucket is None or sub is None:
+            return None
+        allowed, left, wait = self.read_bucket.take(sub)
+        if not allowed:
+            headers = {"Retry-After": str(wait), READS_HEADER: "0"}
+            return _error(429, "TooManyRequests", "Subscription read limit reached.", headers)
+        return str(left)
 
     def _items(self, kind: str, match: re.Match[str]) -> list[dict[str, Any]] | Answer:
         if kind == "subscriptions":
@@ -305,6 +335,14 @@ class ArmModel:
         return items
 
     def _list(self, path: str, query: dict[str, str], base: str, target: str) -> Answer:
+        asset = ASSET_ROUTE.match(path)
+        if asset is not None:
+            status, listed = self.assets.answer(asset, query, base, path)
+            if status == 200 and self._fault(("repeat_next_link",), path):
+                listed["nextLink"] = base + target
+            elif status == 200 and (foreign := self._fault(("foreign_next_link",), path)):
+                listed["nextLink"] = str(foreign.url).rstrip("/") + path
+            return Answer(status, encode(listed))
         route = next(((k, m) for k, r in _ROUTES if (m := r.match(path))), None)
         if route is None:
             return _error(404, "InvalidResourceType", f"No route for '{path}'.")
