@@ -46,7 +46,7 @@ from .frames import arrow_table
 from .text import encode_json, find_bad_value, short_path
 from .walk import Ctx, _Keys, _norm
 
-__all__ = ["AssetList", "asset_list_of", "flatten_assets"]
+__all__ = ["AssetList", "asset_list_of", "container_names", "flatten_assets"]
 
 _LIST_PATH = re.compile(
     r"^(?P<registry>/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
@@ -227,6 +227,16 @@ def _page(rows: _Rows, page: Page) -> None:
         raise ctx.fail(f"expected a list of assets, got {type(items).__name__}", "value")
     for index, item in enumerate(items):
         _item(rows, where, item, ctx, f"value[{index}]")
+
+
+def container_names(pages: Iterable[Page]) -> list[str]:
+    """Walk pages as :func:`flatten_assets` does (raising the same errors), building no
+    tables; the names of the containers they list. The fetch checks each list with it.
+    """
+    rows = _Rows()
+    for page in pages:
+        _page(rows, page)
+    return [key[2] for key in rows.assets]
 
 
 def _frame(name: str, rows: list[tuple[Any, ...]]) -> pd.DataFrame:

@@ -43,7 +43,7 @@ import requests
 from .. import schema
 from ..assettables import AssetTables
 from ..errors import FetchError, FlattenError, InvalidArgumentError
-from ..flatten.assets import flatten_assets
+from ..flatten.assets import container_names, flatten_assets
 from ..pages import Page, write_page
 from ..tables import RegistryTables
 from .arguments import CommonArguments, number_argument, text_argument
@@ -202,7 +202,7 @@ class _Reader:
                 code=type(exc).__name__,
             )
         try:
-            tables = flatten_assets([p for _, p in listing.pages])
+            names = container_names([p for _, p in listing.pages])
         except FlattenError as exc:
             self._archive(listing, refused=True)
             self._record(listing, [], exc)
@@ -211,10 +211,7 @@ class _Reader:
         self._record(listing, listing.pages, error)
         if not versions or listing.container is not None:
             return []
-        return [
-            _Listing(listing.registry_id, listing.asset_type, name)
-            for name in tables.assets["name"]
-        ]
+        return [_Listing(listing.registry_id, listing.asset_type, name) for name in names]
 
     def _record(
         self, listing: _Listing, pages: list[tuple[str, Page]], error: BaseException | None
