@@ -13,7 +13,7 @@ from ._base import main
 __all__ = ["main"]
 
 # Each module adds its commands to `main` on import.
-for _module in ("flatten_cmd", "fetch_cmd", "emulator_cmd", "report_cmd", "lake_cmd"):
+for _module in ("flatten_cmd", "fetch_cmd", "assets_cmd", "emulator_cmd", "report_cmd", "lake_cmd"):
     try:
         import_module(f"{__name__}.{_module}")
     except ModuleNotFoundError as _exc:  # a command module not written yet

@@ -166,6 +166,12 @@ def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
     show_default=True,
     help="Show a progress bar on stderr (scopes done, pages, registries, retries).",
 )
+@click.option(
+    "--assets/--no-assets",
+    "with_assets",
+    default=False,
+    help="Also fetch what the registries hold (asset tables beside the registry tables).",
+)
 @storage_options_option
 @handle_errors
 def fetch_command(
@@ -187,6 +193,7 @@ def fetch_command(
     request_timeout: float,
     token_env: str | None,
     progress: bool,
+    with_assets: bool,
     storage_option: tuple[str, ...],
 ) -> None:
     """Fetch registries from Azure Resource Manager (or Resource Graph) into Parquet tables.
@@ -251,7 +258,16 @@ def fetch_command(
         snapshot = append(tables, lake, storage_options=options)
         click.echo(f"appended snapshot {snapshot} to {lake}")
     _print_errors(tables)
-    if failed or (errors["outcome"] == "truncated").any():
+    some_lost = False
+    if with_assets:
+        from .assets_out import fetch_and_write_assets
+
+        assets = fetch_and_write_assets(
+            tables, out, credential=credential, endpoint=target, workers=workers,
+            raw=run_dir / "_assets" if run_dir is not None else None, progress=progress,
+        )  # fmt: skip
+        some_lost = not assets.fetch_errors.empty
+    if failed or some_lost or (errors["outcome"] == "truncated").any():
         sys.exit(2)
 
 
