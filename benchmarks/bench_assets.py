@@ -144,7 +144,8 @@ def main() -> int:
               f" requests; latency {LATENCY * 1000:.0f} ms; bucket {BUCKET} refilled at "
               f"{REFILL}/s per subscription")  # fmt: skip
         share = max(1, WORKERS // min(subscriptions, WORKERS))
-        fetch_floor = floor(per_sub, dict.fromkeys(per_sub, share))
+        # More subscriptions than workers: they share the workers (one each, in turns).
+        fetch_floor = floor(per_sub, dict.fromkeys(per_sub, min(share, WORKERS / subscriptions)))
         naive_floor = floor(per_sub, dict.fromkeys(per_sub, WORKERS / subscriptions))
         rows = []
         naive = None

@@ -204,3 +204,11 @@ def test_the_pacer_waits_for_the_bucket_and_learns_its_refill() -> None:
     start = now[0]
     pacer.before()
     assert now[0] - start >= 2 and pacer.throttled == 1
+
+
+def test_the_sample_served_is_the_committed_sample() -> None:
+    with ArmEmulator() as arm:
+        regs = mf.fetch_registries(endpoint=arm.endpoint, credential=arm.credential())
+        fetched = fetch_assets(regs, endpoint=arm.endpoint, credential=arm.credential())
+    assert len(regs.registries) == 40
+    assert fetched == mf.flatten_assets(mf.emulator.sample_dir() / "_assets.ndjson")

@@ -278,3 +278,19 @@ def test_any_json_anywhere_gives_tables_or_the_project_error(
     for name, frame in t.items():
         assert frame.dtypes.to_dict() == schema.empty_frame(name).dtypes.to_dict()
     assert mf.AssetTables.from_frames(dict(t.items())) == t
+
+
+def test_the_sample_holds_a_realistic_mix() -> None:
+    t = mf.flatten_assets(DATA.parent.parent / "data" / "sample" / "_assets.ndjson").validate()
+    registries = mf.flatten(mf.read_pages(DATA.parent.parent / "data" / "sample")).registries
+    assert set(t.assets["registry_id"]) <= set(registries["registry_id"])
+    assert t.assets["registry_id"].nunique() >= 30
+    assert set(t.assets["asset_type"]) == set(schema.ASSET_TYPES)
+    v = t.asset_versions
+    assert v["is_archived"].any() and not v["is_archived"].all()
+    assert {"MLFlowModel", "CustomModel"} <= set(v["model_type"].dropna())
+    assert {"Curated", "UserCreated"} <= set(v["environment_type"].dropna())
+    assert {"uri_folder", "uri_file", "mltable"} <= set(v["data_type"].dropna())
+    assert v["flavors"].notna().any() and v["component_spec"].notna().any()
+    assert v["created_at"].isna().any()  # some lists omit systemData
+    assert (v["image"].isna() & (v["asset_type"] == "environments")).any()  # build contexts

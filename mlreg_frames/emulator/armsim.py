@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import orjson
 
 from ..errors import PagesError
-from .assetsim import ASSET_ROUTE, READS_HEADER, AssetModel, ReadBucket
+from .assetsim import ASSET_ROUTE, READS_HEADER, AssetModel, ReadBucket, load_asset_pages
 
 __all__ = ["Answer", "ArmModel", "Fault", "load_pages", "sample_dir"]
 
@@ -216,6 +216,7 @@ class ArmModel:
         if registries is None:
             registries, listed_subs = load_pages(sample_dir())
             subscriptions = subscriptions or listed_subs
+            assets = _with_saved_assets(sample_dir(), assets)
         self.registries = [r for r in registries if _ID.match(str(r.get("id", "")))]
         self.page_size = max(1, page_size)
         self.pages_per_scope = pages_per_scope
@@ -243,6 +244,7 @@ class ArmModel:
         """Serve the registries of a folder (or file, or glob) of pages."""
         registries, subscriptions = load_pages(Path(path))
         options.setdefault("subscriptions", subscriptions)
+        options["assets"] = _with_saved_assets(Path(path), options.get("assets"))
         return cls(registries, **options)
 
     @classmethod
@@ -368,6 +370,14 @@ class ArmModel:
         elif more:
             body["nextLink"] = _link(base + path, query, nxt)
         return Answer(200, encode(body))
+
+
+def _with_saved_assets(folder: Path, assets: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``assets`` options serving a folder's ``_assets.ndjson`` (the sample's), if it has one."""
+    saved = folder / "_assets.ndjson"
+    if not folder.is_dir() or not saved.is_file() or (assets or {}).get("assets") is not None:
+        return assets
+    return {**(assets or {}), "assets": load_asset_pages(saved)}
 
 
 def _padded(size: int) -> bytes:

@@ -19,13 +19,17 @@ Example::
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+from ..flatten.assets import asset_list_of
 
 __all__ = ["ASSET_ROUTE", "READS_HEADER", "AssetModel", "ReadBucket"]
 
@@ -173,3 +177,32 @@ class AssetModel:
 
 def _err(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
+
+
+def load_asset_pages(path: Path) -> dict[str, dict[str, list[Container]]]:
+    """What registries hold, read back from asset list pages (NDJSON, one page per line).
+
+    The pages are those :func:`mlreg_frames.synth.asset_pages` writes (the sample's
+    ``_assets.ndjson``): each names its list in ``_mlreg.url``.
+    """
+    containers: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    versions: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        page = json.loads(line)
+        where = asset_list_of(page.get("_mlreg", {}).get("url"))
+        if where is None:
+            continue
+        if where.container is None:
+            bucket = containers.setdefault((where.registry_id, where.asset_type), {})
+            bucket.update({item["name"]: item for item in page.get("value", [])})
+        else:
+            key = (where.registry_id, where.asset_type, where.container)
+            versions.setdefault(key, []).extend(page.get("value", []))
+    held: dict[str, dict[str, list[Container]]] = {}
+    for (registry, kind), named in containers.items():
+        held.setdefault(registry, {})[kind] = [
+            (item, versions.get((registry, kind, name), [])) for name, item in named.items()
+        ]
+    return held

@@ -21,7 +21,7 @@ import hashlib
 import random
 from typing import Any
 
-__all__ = ["ASSET_TYPES", "AssetSet", "Container", "generate_assets"]
+__all__ = ["ASSET_TYPES", "AssetSet", "Container", "asset_pages", "generate_assets"]
 
 ASSET_TYPES = ("models", "environments", "components", "data", "codes")
 
@@ -102,19 +102,25 @@ def _version_props(rng: random.Random, kind: str, name: str, version: str) -> di
 
 
 def generate_assets(
-    registry_id: str, *, seed: int = 0, containers: int | None = None, max_versions: int = 6
+    registry_id: str,
+    *,
+    seed: int = 0,
+    containers: int | None = None,
+    max_containers: int = 40,
+    max_versions: int = 6,
 ) -> AssetSet:
     """The asset containers and versions of one registry (deterministic for id and seed).
 
     Args:
         registry_id: the registry's ARM id (items get ids under it).
         seed: varies the mix.
-        containers: how many containers in all (default: 0 to 40, varying per registry).
+        containers: how many containers in all (default: 0 to ``max_containers``, varying
+            per registry).
         max_versions: most versions per container.
     """
     digest = hashlib.sha256(f"{seed}:{registry_id.lower()}".encode()).digest()
     rng = random.Random(int.from_bytes(digest[:8], "big"))
-    total = rng.randrange(41) if containers is None else containers
+    total = rng.randrange(max_containers + 1) if containers is None else containers
     kinds = rng.choices(list(_WEIGHTS), weights=list(_WEIGHTS.values()), k=total)
     held: AssetSet = {kind: [] for kind in ASSET_TYPES}
     for index, kind in enumerate(kinds):
@@ -152,3 +158,37 @@ def generate_assets(
             container["systemData"] = system
         held[kind].append((container, versions))
     return held
+
+
+_VIEW_TYPES = ("models", "environments", "data")
+
+
+def asset_pages(
+    registry_id: str, held: AssetSet, *, page_size: int = 20,
+    endpoint: str = "https://management.azure.com", api_version: str = "2025-09-01",
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The list pages ARM would answer for what a registry holds, each with its ``_mlreg.url``.
+
+    The containers of each type, then each container's versions, ``nextLink`` s chaining pages
+    (``$skipToken``, as the emulator cuts them); what ``flatten_assets`` reads.
+    """
+    pages: list[dict[str, Any]] = []
+
+    def add(path: str, kind: str, items: list[dict[str, Any]]) -> None:
+        view = "&listViewType=All" if kind in _VIEW_TYPES else ""
+        base = f"{endpoint}{path}?api-version={api_version}{view}"
+        for start in range(0, max(1, len(items)), page_size):
+            url = base if start == 0 else f"{base}&$skipToken={start}"
+            page: dict[str, Any] = {"value": items[start : start + page_size]}
+            if start + page_size < len(items):
+                page["nextLink"] = f"{base}&$skipToken={start + page_size}"
+            page["_mlreg"] = {"source": "synth", "url": url, "fetched_at": None,
+                              "api_version": api_version}  # fmt: skip
+            pages.append(page)
+
+    for kind in ASSET_TYPES:
+        containers = held.get(kind, [])
+        add(f"{registry_id}/{kind}", kind, [c for c, _ in containers])
+        for container, versions in containers:
+            add(f"{registry_id}/{kind}/{container['name']}/versions", kind, versions)
+    return pages
