@@ -120,9 +120,11 @@ def _json(value: Any) -> str | None:
 
 
 class _Rows:
-    """The rows of all pages, keyed so that an item seen twice keeps its last sighting."""
+    """The rows of all pages, keyed so that an item seen twice keeps its last sighting, and
+    the container lists read (``{registry id}/{type}``), empty ones too."""
 
     def __init__(self) -> None:
+        self.listed: set[str] = set()
         self.assets: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = {}
         self.versions: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = {}
 
@@ -216,6 +218,8 @@ def _page(rows: _Rows, page: Page) -> None:
             field="_mlreg.url",
         )
     ctx = Ctx(page.source, where.registry_id)
+    if where.container is None:
+        rows.listed.add(f"{where.registry_id}/{where.asset_type}")
     body = page.body
     if not isinstance(body, dict):
         raise ctx.fail(f"expected a page object, got {type(body).__name__}", "(root)")
@@ -257,7 +261,9 @@ def flatten_assets(
 
     Returns:
         AssetTables sorted by key, the declared dtypes also when empty; ``fetch_errors`` is
-        empty (a flatten reads no errors).
+        empty (a flatten reads no errors); ``provenance["listed"]`` names the container lists
+        read (``{registry id}/{type}``), so a registry that holds nothing of a type (an empty
+        list) is told apart from one never listed.
 
     Raises:
         FlattenError: a page of the wrong shape, or one without an asset list URL, naming
@@ -288,7 +294,7 @@ def flatten_assets(
         assets=_frame("assets", [r for r, _ in rows.assets.values()]),
         asset_versions=_frame("asset_versions", [r for r, _ in rows.versions.values()]),
         asset_tags=_frame("asset_tags", _dedupe_tags(tags)),
-        provenance={"inputs": count},
+        provenance={"inputs": count, "listed": sorted(rows.listed)},
     )
 
 

@@ -401,6 +401,7 @@ def fetch_assets(
         "asset_types": list(kinds),
         "requests": sum(p.requests for p in pacers),
         "throttled": sum(p.throttled for p in pacers),
+        "listed": tables.provenance["listed"],
     }
     frame = pd.DataFrame(reader.errors, columns=list(schema.FETCH_ERRORS.column_names))
     tables.fetch_errors = schema.conform("fetch_errors", frame).sort_values(
