@@ -16,6 +16,7 @@ Example::
 """
 
 from ._style import FINDING_LABELS, PE_COLORS, SEVERITY_COLORS
+from .contents import ASSET_COLORS, assets_by_registry
 from .cost import cost_by_region, cost_by_registry
 from .dashboard import OVERVIEW_DPI, OVERVIEW_SIZE, overview, save_overview
 from .inventory import (
@@ -28,11 +29,13 @@ from .inventory import (
 )
 
 __all__ = [
+    "ASSET_COLORS",
     "FINDING_LABELS",
     "OVERVIEW_DPI",
     "OVERVIEW_SIZE",
     "PE_COLORS",
     "SEVERITY_COLORS",
+    "assets_by_registry",
     "cost_by_region",
     "cost_by_registry",
     "created_over_time",
