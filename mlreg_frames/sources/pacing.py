@@ -35,7 +35,7 @@ __all__ = ["READS_HEADER", "PacedArmClient", "SubscriptionPacer"]
 
 READS_HEADER = "x-ms-ratelimit-remaining-subscription-reads"
 _SUBSCRIPTION = re.compile(r"/subscriptions/([^/?#]+)", re.I)
-_RESERVE = 1.0  # reads kept back: the report lags the requests that arrive with it
+_RESERVE = 2.0  # reads kept back: reports lag, and arrive out of order, behind the requests
 
 
 class SubscriptionPacer:
