@@ -145,7 +145,8 @@ def main() -> int:
               f"{REFILL}/s per subscription")  # fmt: skip
         share = max(1, WORKERS // min(subscriptions, WORKERS))
         # More subscriptions than workers: they share the workers (one each, in turns).
-        fetch_floor = floor(per_sub, dict.fromkeys(per_sub, min(share, WORKERS / subscriptions)))
+        each = min(share, WORKERS / subscriptions)
+        fetch_floor = floor(per_sub, dict.fromkeys(per_sub, each))
         naive_floor = floor(per_sub, dict.fromkeys(per_sub, WORKERS / subscriptions))
         rows = []
         naive = None
@@ -166,7 +167,7 @@ def main() -> int:
             print(f"{name:<22}{seconds:>9.2f}{n_req:>10,}{n_429:>7,}{100 * n_429 / n_req:>6.1f}%"
                   f"{seconds / fetch_floor:>9.2f}")  # fmt: skip
         print(
-            f"{'floor':<22}{fetch_floor:>9.2f}   (at {share} workers per subscription; "
+            f"{'floor':<22}{fetch_floor:>9.2f}   (at {each:g} workers per subscription; "
             f"naive's own floor at {WORKERS / subscriptions:.1f}: {naive_floor:.2f})"
         )
         print(f"tables: {tables.counts()}")
