@@ -223,3 +223,12 @@ def test_the_progress_bar_counts_requests(
     err = capsys.readouterr().err
     assert "asset requests" in err and f"{tables.provenance['requests']}" in err
     assert SECRET not in err
+
+
+def test_an_unwritable_archive_stops_the_fetch(arm: ArmEmulator, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(mf.FetchError, match="cannot write the raw archive") as info:
+        _fetch(arm, raw_dir=blocker / "raw")
+    assert info.value.code == "RawArchiveUnwritable"
+    assert arm.count("/versions") < 6 * 4  # the fetch stopped: not every version list was read

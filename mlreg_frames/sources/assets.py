@@ -182,17 +182,27 @@ class _Reader:
 
 def _subscription(reader: _Reader, listings: list[_Listing], workers: int, versions: bool,
                   stop: threading.Event) -> None:  # fmt: skip
-    """Read one subscription's listings on its own workers (container lists lead to versions)."""
-    with ThreadPoolExecutor(workers, thread_name_prefix="mlreg-assets") as pool:
+    """Read one subscription's listings on its own workers (container lists lead to versions).
+
+    A failure that must stop the fetch (the raw archive cannot be written, Ctrl-C) sets
+    ``stop``: lists not started yet are cancelled, here and in the other subscriptions.
+    """
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="mlreg-assets")
+    try:
         pending: set[Future[list[_Listing]]] = {
             pool.submit(reader.read, listing, versions) for listing in listings
         }
-        while pending:
+        while pending and not stop.is_set():
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                if stop.is_set():
-                    continue
-                pending |= {pool.submit(reader.read, more, versions) for more in future.result()}
+                more = future.result()
+                if not stop.is_set():
+                    pending |= {pool.submit(reader.read, m, versions) for m in more}
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Bar:
@@ -316,8 +326,14 @@ def fetch_assets(
                     subs.submit(_subscription, reader, listings, share, versions, stop)
                     for listings in by_sub.values()
                 ]
-                for future in futures:
-                    future.result()
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    stop.set()  # the other subscriptions end after their lists in flight
+                    for future in futures:
+                        future.cancel()
+                    raise
     finally:
         stop.set()
         bar.close()
