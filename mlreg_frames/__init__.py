@@ -14,6 +14,7 @@ The heavy or optional parts (fetching, plots, widgets, the lake) load on first u
 import importlib as _importlib
 import typing as _typing
 
+from .assettables import AssetTables, read_assets
 from .errors import (
     ArmError,
     CostExportError,
@@ -30,7 +31,7 @@ from .errors import (
     ParquetSetError,
     SchemaError,
 )
-from .flatten import flatten
+from .flatten import flatten, flatten_assets
 from .pages import read_pages
 from .tables import RegistryTables, read_parquet
 
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "fetch_backing": "mlreg_frames.sources.backing",
+    "fetch_assets": "mlreg_frames.sources.assets",
     "fetch_registries": "mlreg_frames.sources.fetch",
     "read_cost_export": "mlreg_frames.analysis.costs.read",
     "explore": "mlreg_frames.widgets",
@@ -45,6 +47,7 @@ _LAZY = {
 
 __all__ = [
     "ArmError",
+    "AssetTables",
     "CostExportError",
     "FetchError",
     "FlattenError",
@@ -61,9 +64,12 @@ __all__ = [
     "SchemaError",
     "__version__",
     "explore",
+    "fetch_assets",
     "fetch_backing",
     "fetch_registries",
     "flatten",
+    "flatten_assets",
+    "read_assets",
     "read_cost_export",
     "read_pages",
     "read_parquet",
@@ -71,14 +77,15 @@ __all__ = [
 
 if _typing.TYPE_CHECKING:
     from .analysis.costs import read_cost_export
+    from .sources.assets import fetch_assets
     from .sources.backing import fetch_backing
     from .sources.fetch import fetch_registries
     from .widgets import explore
 
 
 def __getattr__(name: str) -> object:
-    """Import ``fetch_registries``, ``fetch_backing``, ``read_cost_export`` and ``explore`` on
-    first use."""
+    """Import ``fetch_registries``, ``fetch_backing``, ``fetch_assets``, ``read_cost_export`` and
+    ``explore`` on first use."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mlreg_frames' has no attribute {name!r}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -47,14 +47,16 @@ def write_table_atomic(arrow: pa.Table, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def remove_stale_temps(directory: Path) -> list[Path]:
+def remove_stale_temps(directory: Path, file_names: Iterable[str] | None = None) -> list[Path]:
     """Remove the temporary table files a crashed :meth:`RegistryTables.to_parquet` left.
 
+    ``file_names`` are the set's files (default: ``<table>.parquet`` of the registry set).
     Only call it holding the folder's exclusive lock: then no live writer owns such a file.
     """
     removed = []
-    for name in schema.ALL_TABLES:
-        for tmp in directory.glob(f".{name}.parquet.*{TMP_SUFFIX}"):
+    names = file_names if file_names is not None else (f"{n}.parquet" for n in schema.ALL_TABLES)
+    for file_name in names:
+        for tmp in directory.glob(f".{file_name}.*{TMP_SUFFIX}"):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
@@ -166,8 +168,13 @@ def _unreadable(path: Path, exc: BaseException) -> ParquetFileError:
     )
 
 
-def check_set(root: Path, metas: dict[str, dict[str, Any]]) -> None:
-    """Raise ParquetSetError unless the files are one complete set (or all pre-date sets)."""
+def check_set(
+    root: Path, metas: dict[str, dict[str, Any]], *, known: Collection[str] = schema.ALL_TABLES
+) -> None:
+    """Raise ParquetSetError unless the files are one complete set (or all pre-date sets).
+
+    ``known`` are the tables a set of this kind may hold (default: the registry set's).
+    """
     sets = {name: meta.get("set") for name, meta in metas.items()}
     ids = {str(s.get("id")) if isinstance(s, dict) else None for s in sets.values()}
     if ids == {None}:
@@ -185,7 +192,7 @@ def check_set(root: Path, metas: dict[str, dict[str, Any]]) -> None:
         )
     member = next(iter(sets.values()))
     wanted = member.get("tables") if isinstance(member, dict) else None
-    missing = [n for n in wanted or () if n in schema.ALL_TABLES and n not in metas]
+    missing = [n for n in wanted or () if n in known and n not in metas]
     if missing:
         raise ParquetSetError(
             f"the Parquet tables in {root} are an incomplete set: {', '.join(missing)} "

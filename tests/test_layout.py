@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"schema"},
     {"tablefiles"},
     {"tables"},
+    {"assettables"},
     {"pages"},
     {"flatten"},
     {"sources"},

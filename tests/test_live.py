@@ -132,3 +132,15 @@ def test_an_unknown_management_group_is_an_arm_error(credential: Any) -> None:
             management_groups=[f"mlreg-missing-{uuid.uuid4().hex[:8]}"], max_attempts=2,
         )  # fmt: skip
     assert info.value.status in (400, 403, 404) and info.value.request_id
+
+
+def test_the_assets_of_one_subscription(subscription: str, credential: Any, tmp_path: Path) -> None:
+    tables = mf.fetch_registries(subscription, credential=credential, cloud=CLOUD)
+    if tables.registries.empty:
+        pytest.skip(f"subscription {subscription} holds no registries")
+    raw = tmp_path / "raw"
+    assets = mf.fetch_assets(tables, credential=credential, cloud=CLOUD, raw_dir=raw)
+    assert assets == mf.flatten_assets(mf.read_pages(raw))  # refused pages are set apart
+    assets.validate()
+    assert set(assets.assets["registry_id"]) <= set(tables.registries["registry_id"])
+    assert assets.provenance["throttled"] <= 0.01 * max(1, assets.provenance["requests"])

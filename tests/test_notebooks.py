@@ -28,6 +28,7 @@ def test_there_are_notebooks():
         "01-inventory.ipynb",
         "02-cost-and-regions.ipynb",
         "03-exposure-audit.ipynb",
+        "04-registry-contents.ipynb",
     ]
 
 

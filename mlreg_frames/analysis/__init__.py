@@ -2,7 +2,8 @@
 
 :mod:`.exposure` finds what makes a registry reachable or fragile (with a severity each),
 :mod:`.regions` counts home and replica regions and the billed resources behind them, and
-:mod:`.costs` reads Azure cost exports and joins them onto registries.
+:mod:`.costs` reads Azure cost exports and joins them onto registries, and :mod:`.contents`
+counts what each registry holds (models, environments, ... and their versions) and replicates.
 
 Example::
 
@@ -16,6 +17,7 @@ Example::
 from __future__ import annotations
 
 from .backing import BACKING_FINDINGS, backing_exposure, backing_findings
+from .contents import CONTENTS_COLUMNS, contents
 from .costs import COST_COLUMNS, join_costs, match_costs, normalise_costs, read_cost_export
 from .exposure import FINDINGS, SEVERITY, exposure
 from .regions import (
@@ -30,11 +32,13 @@ from .regions import (
 
 __all__ = [
     "BACKING_FINDINGS",
+    "CONTENTS_COLUMNS",
     "COST_COLUMNS",
     "FINDINGS",
     "SEVERITY",
     "backing_exposure",
     "backing_findings",
+    "contents",
     "cost_drivers",
     "exposure",
     "join_costs",

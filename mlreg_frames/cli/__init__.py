@@ -17,6 +17,7 @@ for _module in (
     "flatten_cmd",
     "fetch_cmd",
     "backing_cmd",
+    "assets_cmd",
     "emulator_cmd",
     "report_cmd",
     "lake_cmd",

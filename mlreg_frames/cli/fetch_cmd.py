@@ -177,6 +177,12 @@ def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
     show_default=True,
     help="Show a progress bar on stderr (scopes done, pages, registries, retries).",
 )
+@click.option(
+    "--assets/--no-assets",
+    "with_assets",
+    default=False,
+    help="Also fetch what the registries hold (asset tables beside the registry tables).",
+)
 @storage_options_option
 @handle_errors
 def fetch_command(
@@ -199,6 +205,7 @@ def fetch_command(
     token_env: str | None,
     backing: bool,
     progress: bool,
+    with_assets: bool,
     storage_option: tuple[str, ...],
 ) -> None:
     """Fetch registries from Azure Resource Manager (or Resource Graph) into Parquet tables.
@@ -262,13 +269,22 @@ def fetch_command(
         unread = len(accounts.fetch_errors)
         click.echo(f"read the accounts behind them ({unread} not readable): wrote the backing "
                    f"tables to {out}\n" + findings_summary(exposure(tables, accounts)))  # fmt: skip
+    some_lost = False
+    if with_assets:
+        from .assets_out import fetch_and_write_assets
+
+        assets = fetch_and_write_assets(
+            tables, out, credential=credential, endpoint=target, workers=workers,
+            raw=run_dir / "_assets" if run_dir is not None else None, progress=progress,
+        )  # fmt: skip
+        some_lost = not assets.fetch_errors.empty
     if lake:
         from ..lake.write import append
 
         snapshot = append(tables, lake, backing=accounts, storage_options=options)
         with_accounts = " with the accounts behind them" if accounts is not None else ""
         click.echo(f"appended snapshot {snapshot}{with_accounts} to {lake}")
-    if failed or unread or (errors["outcome"] == "truncated").any():
+    if failed or unread or some_lost or (errors["outcome"] == "truncated").any():
         sys.exit(2)
 
 

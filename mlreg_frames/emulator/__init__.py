@@ -9,7 +9,18 @@ injection (:class:`Fault`: 429 with ``Retry-After``, 5xx, ARM error bodies, late
 from __future__ import annotations
 
 from .armsim import ArmModel, load_pages, sample_dir
+from .assetsim import AssetModel, ReadBucket
 from .graphsim import GraphModel
 from .server import ArmEmulator, Fault, Request
 
-__all__ = ["ArmEmulator", "ArmModel", "Fault", "GraphModel", "Request", "load_pages", "sample_dir"]
+__all__ = [
+    "ArmEmulator",
+    "ArmModel",
+    "AssetModel",
+    "Fault",
+    "GraphModel",
+    "ReadBucket",
+    "Request",
+    "load_pages",
+    "sample_dir",
+]

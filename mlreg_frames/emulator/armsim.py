@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import orjson
 
 from ..errors import PagesError
+from .assetsim import ASSET_ROUTE, READS_HEADER, AssetModel, ReadBucket, load_asset_pages
 
 __all__ = ["Answer", "ArmModel", "Fault", "load_pages", "sample_dir"]
 
@@ -199,6 +200,12 @@ class ArmModel:
         forbidden_groups: resource groups (``/subscriptions/<s>/resourcegroups/<g>``) whose
             resources answer 403; default: :func:`~mlreg_frames.synth.backing.unreadable_groups`
             when ``resources`` is the default, else none.
+        assets: options of the registries' asset lists
+            (:class:`~mlreg_frames.emulator.assetsim.AssetModel`: ``assets``, ``page_size``,
+            ``forbidden``, ``seed``, ``containers``); by default generated contents.
+        read_bucket: ARM's per-subscription read limit
+            (:class:`~mlreg_frames.emulator.assetsim.ReadBucket`, or ``(size, refill)``);
+            None (the default) does not throttle nor send the remaining-reads header.
     """
 
     def __init__(
@@ -213,10 +220,13 @@ class ArmModel:
         faults: Iterable[Fault] = (),
         resources: Iterable[dict[str, Any]] | None = None,
         forbidden_groups: Collection[str] | None = None,
+        assets: dict[str, Any] | None = None,
+        read_bucket: ReadBucket | tuple[float, float] | None = None,
     ):
         if registries is None:
             registries, listed_subs = load_pages(sample_dir())
             subscriptions = subscriptions or listed_subs
+            assets = _with_saved_assets(sample_dir(), assets)
         self.registries = [r for r in registries if _ID.match(str(r.get("id", "")))]
         self.page_size = max(1, page_size)
         self.pages_per_scope = pages_per_scope
@@ -244,12 +254,17 @@ class ArmModel:
                 forbidden_groups = unreadable_groups(self.registries)
         self.resources = {str(b["id"]).rstrip("/").lower(): b for b in resources if "id" in b}
         self.forbidden_groups = {g.rstrip("/").lower() for g in forbidden_groups or ()}
+        self.assets = AssetModel([r["id"] for r in self.registries], **(assets or {}))
+        if isinstance(read_bucket, tuple):
+            read_bucket = ReadBucket(*read_bucket)
+        self.read_bucket = read_bucket
 
     @classmethod
     def from_pages(cls: type[_M], path: str | Path, **options: Any) -> _M:
         """Serve the registries of a folder (or file, or glob) of pages."""
         registries, subscriptions = load_pages(Path(path))
         options.setdefault("subscriptions", subscriptions)
+        options["assets"] = _with_saved_assets(Path(path), options.get("assets"))
         return cls(registries, **options)
 
     @classmethod
@@ -295,10 +310,15 @@ class ArmModel:
         if not bearer or (accepted is not None and bearer not in accepted):
             code = "InvalidAuthenticationToken" if bearer else "AuthenticationFailed"
             return _error(401, code, "Authentication failed: bearer token missing or not accepted.")
+        reads = self._read(path)
+        if isinstance(reads, Answer):
+            return reads
         fault = self._fault(_STATUS_FAULTS, path)
         if fault is not None:
             return _fault_answer(fault, path)
         answer = self._list(path, query, base, target)
+        if reads is not None:
+            answer = answer._replace(headers={**(answer.headers or {}), READS_HEADER: reads})
         drip = self._fault(("drip", "drip_headers", "endless_continue"), path)
         if drip is None:
             return answer
@@ -308,6 +328,18 @@ class ArmModel:
         if drip.kind == "endless_continue":
             return answer._replace(continues=delay)
         return answer._replace(drip_headers=delay)
+
+    def _read(self, path: str) -> Answer | str | None:
+        """Spend a read of the path's subscription: a 429 when its bucket is empty, else
+        the remaining-reads header value (None without a bucket or a subscription)."""
+        sub = ReadBucket.subscription_of(path)
+        if self.read_bucket is None or sub is None:
+            return None
+        allowed, left, wait = self.read_bucket.take(sub)
+        if not allowed:
+            headers = {"Retry-After": str(wait), READS_HEADER: "0"}
+            return _error(429, "TooManyRequests", "Subscription read limit reached.", headers)
+        return str(left)
 
     def _items(self, kind: str, match: re.Match[str]) -> list[dict[str, Any]] | Answer:
         if kind == "subscriptions":
@@ -325,6 +357,14 @@ class ArmModel:
         return items
 
     def _list(self, path: str, query: dict[str, str], base: str, target: str) -> Answer:
+        asset = ASSET_ROUTE.match(path)
+        if asset is not None:
+            status, listed = self.assets.answer(asset, query, base, path)
+            if status == 200 and self._fault(("repeat_next_link",), path):
+                listed["nextLink"] = base + target
+            elif status == 200 and (foreign := self._fault(("foreign_next_link",), path)):
+                listed["nextLink"] = str(foreign.url).rstrip("/") + path
+            return Answer(status, encode(listed))
         route = next(((k, m) for k, r in _ROUTES if (m := r.match(path))), None)
         if route is None:
             return self._resource(path)
@@ -370,6 +410,14 @@ class ArmModel:
         if _ID.match(path) and "/providers/" in rid:
             return _error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
         return _error(404, "InvalidResourceType", f"No route for '{path}'.")
+
+
+def _with_saved_assets(folder: Path, assets: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``assets`` options serving a folder's ``_assets.ndjson`` (the sample's), if it has one."""
+    saved = folder / "_assets.ndjson"
+    if not folder.is_dir() or not saved.is_file() or (assets or {}).get("assets") is not None:
+        return assets
+    return {**(assets or {}), "assets": load_asset_pages(saved)}
 
 
 def _padded(size: int) -> bytes:

@@ -8,7 +8,15 @@ large inputs. The entry point is :func:`flatten`.
 
 from __future__ import annotations
 
+from .assets import flatten_assets
 from .engine import CHUNK_BYTES, CHUNK_ITEMS, PARALLEL_MIN_BYTES, flatten
 from .walk import parse_arm_id
 
-__all__ = ["CHUNK_BYTES", "CHUNK_ITEMS", "PARALLEL_MIN_BYTES", "flatten", "parse_arm_id"]
+__all__ = [
+    "CHUNK_BYTES",
+    "CHUNK_ITEMS",
+    "PARALLEL_MIN_BYTES",
+    "flatten",
+    "flatten_assets",
+    "parse_arm_id",
+]

@@ -26,7 +26,7 @@ from ..errors import FlattenError
 from ..tables import RegistryTables, from_arrow
 from .text import encode_json, escape_surrogates, find_bad_value, short_path
 
-__all__ = ["build", "build_arrow", "parse_timestamps", "to_tables"]
+__all__ = ["arrow_table", "build", "build_arrow", "parse_timestamps", "to_tables"]
 
 _TRUE = {"true": True, "false": False}
 
@@ -287,7 +287,7 @@ def _timestamp_columns(
 
 def _arrow_table(name: str, rows: list[tuple[Any, ...]], pages: dict[str, str]) -> pa.Table:
     """One table's row tuples as an Arrow table with the declared schema."""
-    table = schema.TABLES[name]
+    table = schema.table(name)
     arrow_schema = _arrow_schema(name)
     if not rows:
         return arrow_schema.empty_table()
@@ -307,6 +307,15 @@ def _arrow_table(name: str, rows: list[tuple[Any, ...]], pages: dict[str, str]) 
     if extras is not None:
         arrays.append(pa.array(_extra_texts(name, rows, extras, pages), type=pa.string()))
     return pa.Table.from_arrays(arrays, schema=arrow_schema)
+
+
+def arrow_table(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:
+    """Row tuples of any declared table (the asset tables too) as a typed Arrow table.
+
+    Cells that do not fit their column go to the row's ``extra`` dict (the last tuple
+    item), which the caller has checked with :func:`.text.find_bad_value`.
+    """
+    return _arrow_table(name, rows, {})
 
 
 def build_arrow(registries: Iterable[_HasRows]) -> dict[str, pa.Table]:

@@ -17,6 +17,7 @@ Example::
 
 from ._style import FINDING_LABELS, PE_COLORS, SEVERITY_COLORS
 from .backing import declared_vs_actual, declared_vs_actual_matrix
+from .contents import ASSET_COLORS, assets_by_registry
 from .cost import cost_by_region, cost_by_registry
 from .dashboard import OVERVIEW_DPI, OVERVIEW_SIZE, overview, save_overview
 from .inventory import (
@@ -29,11 +30,13 @@ from .inventory import (
 )
 
 __all__ = [
+    "ASSET_COLORS",
     "FINDING_LABELS",
     "OVERVIEW_DPI",
     "OVERVIEW_SIZE",
     "PE_COLORS",
     "SEVERITY_COLORS",
+    "assets_by_registry",
     "cost_by_region",
     "cost_by_registry",
     "created_over_time",

@@ -1,17 +1,20 @@
-"""The declared schema: the seven registry tables plus ``fetch_errors``, column by column.
+"""The declared schema: the seven registry tables, ``fetch_errors`` and the asset tables.
 
-Declared once here (:mod:`.declared`), with the column kinds and their Arrow/pandas types in
-:mod:`.coltypes` and the Markdown data dictionary generated from it in :mod:`.dictionary`.
+Declared once here (:mod:`.declared`, the asset tables in :mod:`.assets`), with the column
+kinds and their Arrow/pandas types in :mod:`.coltypes` and the Markdown data dictionary
+generated from it in :mod:`.dictionary`.
 Everything else in the package (flatten, tables, the lake, the CLI) reads the schema from here,
 and this subpackage imports nothing of the package but :mod:`mlreg_frames.errors`.
 """
 
 from __future__ import annotations
 
+from .assets import ASSET_TABLES, ASSET_TAGS, ASSET_TYPES, ASSET_VERSIONS, ASSETS
 from .coltypes import Column, Kind, Table, arrow_type, pandas_dtype
 from .declared import (
     ACR,
     ALL_TABLES,
+    ASSET_SET,
     FETCH_ERRORS,
     IDENTITIES,
     PE_CONNECTIONS,
@@ -28,12 +31,19 @@ from .declared import (
     empty_frame,
     is_stacked,
     key,
+    table,
 )
 from .dictionary import data_dictionary_markdown
 
 __all__ = [
     "ACR",
     "ALL_TABLES",
+    "ASSETS",
+    "ASSET_SET",
+    "ASSET_TABLES",
+    "ASSET_TAGS",
+    "ASSET_TYPES",
+    "ASSET_VERSIONS",
     "FETCH_ERRORS",
     "IDENTITIES",
     "PE_CONNECTIONS",
@@ -56,4 +66,5 @@ __all__ = [
     "is_stacked",
     "key",
     "pandas_dtype",
+    "table",
 ]

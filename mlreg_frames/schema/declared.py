@@ -22,10 +22,12 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import SchemaError
+from .assets import ASSET_TABLES
 from .coltypes import Column, Kind, Table, arrow_type, pandas_dtype
 
 __all__ = [
     "ALL_TABLES",
+    "ASSET_SET",
     "FETCH_ERRORS",
     "SNAPSHOT",
     "TABLES",
@@ -41,6 +43,7 @@ __all__ = [
     "is_stacked",
     "key",
     "pandas_dtype",
+    "table",
 ]
 
 
@@ -309,13 +312,23 @@ ALL_TABLES: dict[str, Table] = {**TABLES, FETCH_ERRORS.name: FETCH_ERRORS}
 """The seven tables plus ``fetch_errors``: everything a RegistryTables holds."""
 
 
-def _table(name: str) -> Table:
+ASSET_SET: dict[str, Table] = {**ASSET_TABLES, FETCH_ERRORS.name: FETCH_ERRORS}
+"""The asset tables plus ``fetch_errors``: everything an AssetTables holds."""
+
+_EVERY_TABLE: dict[str, Table] = {**ALL_TABLES, **ASSET_TABLES}
+
+
+def table(name: str) -> Table:
+    """The declared table ``name`` (a registry table, ``fetch_errors`` or an asset table)."""
     try:
-        return ALL_TABLES[name]
+        return _EVERY_TABLE[name]
     except KeyError:
         raise SchemaError(
-            f"unknown table {name!r}; the tables are {', '.join(ALL_TABLES)}", table=name
+            f"unknown table {name!r}; the tables are {', '.join(_EVERY_TABLE)}", table=name
         ) from None
+
+
+_table = table
 
 
 SNAPSHOT = Column(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .assets import ASSET_TABLES
 from .backing import BACKING_TABLES
 from .coltypes import Table
 from .declared import ALL_TABLES, SNAPSHOT
@@ -39,7 +40,7 @@ def data_dictionary_markdown(tables: Iterable[Table] | None = None) -> str:
         f" column, `{SNAPSHOT.name}` ({SNAPSHOT.kind}): {SNAPSHOT.doc}",
         "",
     ]
-    every = [*ALL_TABLES.values(), *BACKING_TABLES.values()]
+    every = [*ALL_TABLES.values(), *BACKING_TABLES.values(), *ASSET_TABLES.values()]
     for table in tables if tables is not None else every:
         lines += [
             f"## `{table.name}`",

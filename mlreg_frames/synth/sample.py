@@ -36,12 +36,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .assets import asset_pages, generate_assets
 from .fleet import generate_fleet
 from .pages import default_next_link, paginate, subscription_entry, subscriptions
 
 __all__ = [
     "COST_COLUMNS",
     "FOCUS_COLUMNS",
+    "SAMPLE_ASSETS",
     "SAMPLE_PAGE_SIZE",
     "SAMPLE_REGISTRIES",
     "SAMPLE_SEED",
@@ -57,6 +59,9 @@ SAMPLE_SEED = 2026
 SAMPLE_REGISTRIES = 40
 SAMPLE_SUBSCRIPTIONS = 3
 SAMPLE_PAGE_SIZE = 6
+SAMPLE_ASSETS = "_assets.ndjson"
+"""The sample registries' asset list pages, one per line with its URL (``read_pages`` skips
+``_`` files in a folder; read it with ``mf.flatten_assets("data/sample/_assets.ndjson")``)."""
 MONTHS = ((2026, 8), (2026, 9), (2026, 10))
 
 COST_COLUMNS = (
@@ -283,7 +288,7 @@ def sample_files(
 
         >>> files = sample_files(n_registries=5, n_subscriptions=1, page_size=2)
         >>> sorted(files)[:3]
-        ['_subscriptions.json', 'costs-focus.csv', 'costs.csv']
+        ['_assets.ndjson', '_subscriptions.json', 'costs-focus.csv']
     """
     fleet = generate_fleet(n_registries, n_subscriptions, seed=seed)
     subs = subscriptions(fleet)
@@ -300,6 +305,12 @@ def sample_files(
     files["_subscriptions.json"] = _json(
         {"value": entries, "count": {"type": "Total", "value": len(entries)}}
     )
+    lines = [
+        json.dumps(page, ensure_ascii=False, separators=(",", ":"))
+        for reg in fleet
+        for page in asset_pages(reg["id"], generate_assets(reg["id"], seed=seed, max_containers=12))
+    ]
+    files[SAMPLE_ASSETS] = "\n".join(lines) + "\n"
     details, focus = cost_rows(fleet, seed=seed)
     files["costs.csv"] = _csv(details, COST_COLUMNS)
     files["costs-focus.csv"] = _csv(focus, FOCUS_COLUMNS)
