@@ -68,6 +68,9 @@ def test_assets_land_in_the_registries_snapshot_and_round_trip(tmp_path, sample)
     assert done.loc[sid, "asset_versions"] == len(assets.asset_versions)
     assert done.loc[sid, "asset_fetch_errors"] == 0
     assert pd.isna(done.loc[plain, "assets"]) and done.loc[empty, "assets"] == 0
+    listed = lake.snapshots(root).set_index("snapshot")
+    assert listed.loc[sid, "asset_versions"] == len(assets.asset_versions)
+    assert pd.isna(listed.loc[plain, "assets"]) and str(listed["assets"].dtype) == "Int64"
 
 
 def test_append_refuses_what_is_not_asset_tables(tmp_path, sample):

@@ -300,6 +300,9 @@ def snapshots(
 ) -> pd.DataFrame:
     """The committed snapshots, oldest first: id, times, rows per table, failed scopes.
 
+    ``assets`` and ``asset_versions`` count what the registries held (null for a snapshot
+    written without its assets).
+
     Example::
 
         >>> snapshots("out/lake")[["snapshot", "registries", "failed_scopes"]]  # doctest: +SKIP
@@ -311,6 +314,8 @@ def snapshots(
         "committed_at": done["recorded_at"].astype("datetime64[us, UTC]"),
     }
     for col in (*schema.ALL_TABLES, "failed_scopes", "skipped_scopes", "schema_version"):
+        out[col] = done[col].astype("Int64")
+    for col in ("assets", "asset_versions"):  # null: written without assets
         out[col] = done[col].astype("Int64")
     return pd.DataFrame(out)
 
