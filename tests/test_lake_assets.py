@@ -242,3 +242,28 @@ def test_diff_assets_never_calls_an_unread_list_a_removal():
     assert set(one["change"]) == {"unknown"}
     with pytest.raises(mf.InvalidArgumentError, match="diff_assets takes AssetTables"):
         lake.diff_assets(old, old.asset_versions)  # type: ignore[arg-type]
+
+
+def test_a_lake_from_before_the_assets_reads_none_and_takes_them(tmp_path, sample):
+    import shutil
+
+    old_copy, root = tmp_path / "old", tmp_path / "new"
+    shutil.copytree(Path(__file__).parent / "data" / "lake-v1", old_copy)
+    first, second = lake.migrate(old_copy, root)
+    assert lake.read_assets(root, first) is None and lake.read_assets(root, second) is None
+    tables, assets = sample
+    sid = lake.append(tables, root, "2025-07-01T00:00:00Z", assets=assets)
+    assert lake.read_assets(root, sid) == assets
+    assert lake.diff_snapshots(root, second, sid).attrs["assets"].startswith("not compared")
+    assert lake.read(root, "all").snapshot_ids == (first, second, sid)
+
+
+def test_a_large_asset_set_comes_back_in_key_order(tmp_path, sample):
+    # delta-rs does not keep the row order of a large append: read_assets restores key order
+    tables, assets = sample
+    versions = assets.asset_versions
+    many = pd.concat([versions.assign(version=versions["version"] + f".{i}") for i in range(8)])
+    many = many.sort_values(list(schema.key("asset_versions")), ignore_index=True)
+    big = _with(assets, asset_versions=many)
+    sid = lake.append(tables, tmp_path, assets=big)
+    assert lake.read_assets(tmp_path, sid) == big

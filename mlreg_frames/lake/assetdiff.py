@@ -68,9 +68,7 @@ class _Sight:
     """What one side's fetch could have seen: the failed scopes, types and versions it read."""
 
     def __init__(self, assets: AssetTables, unread: Collection[str]) -> None:
-        self.failed = sorted(
-            {str(s).lower().rstrip("/") for s in assets.fetch_errors["scope"].dropna()}
-        )
+        self.failed = {str(s).lower().rstrip("/") for s in assets.fetch_errors["scope"].dropna()}
         kinds = assets.provenance.get("asset_types")
         self.kinds = {str(k) for k in kinds} if isinstance(kinds, (list, tuple)) else None
         self.versions = assets.provenance.get("versions", True) is not False
@@ -84,10 +82,14 @@ class _Sight:
             return "asset_types", asset_type
         if not self.versions:
             return "versions", f"{registry_id}/{asset_type}"
-        path = _path(registry_id, asset_type, name)
-        for scope in self.failed:
-            if path == scope or path.startswith(scope + "/"):
-                return "fetch_errors", scope
+        if self.failed:
+            # the list itself or any list above it (the type's containers, the registry):
+            # a few set look-ups per version, however many lists failed
+            parts = _path(registry_id, asset_type, name).split("/")
+            for end in range(len(parts), 1, -1):
+                scope = "/".join(parts[:end])
+                if scope in self.failed:
+                    return "fetch_errors", scope
         return "", None
 
 

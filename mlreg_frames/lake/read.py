@@ -330,7 +330,8 @@ def read_assets(
 
     ``snapshot`` names one snapshot as for :func:`read`. The row counts are checked against
     the ledger, as for the registry tables; the tables come back exactly as appended (the
-    declared dtypes, also when empty). ``provenance`` is the asset fetch's (asset types,
+    declared dtypes, also when empty), each sorted by its key (the order ``fetch_assets``
+    and ``flatten_assets`` give). ``provenance`` is the asset fetch's (asset types,
     ``listed``, ...) plus ``snapshot``. None means *not known*, never *holds nothing*: a
     snapshot whose asset fetch found nothing has empty tables.
 
@@ -351,7 +352,12 @@ def read_assets(
         arrow = _scan(store, name, [sid], rows[name])
         arrow = arrow.drop_columns([c for c in (PARTITION_COLUMN, SNAPSHOT_COLUMN)
                                     if c in arrow.column_names])  # fmt: skip
-        frames[table.name] = from_arrow(table.name, arrow)
+        frame = from_arrow(table.name, arrow)
+        # delta-rs does not keep a large append's row order; the key order is the one
+        # fetch_assets and flatten_assets give, so the round trip stays exact
+        frames[table.name] = frame.sort_values(
+            list(table.key), kind="stable", na_position="last", ignore_index=True
+        )
     text = rows.loc[sid].get("asset_provenance")
     loaded = json.loads(text) if isinstance(text, str) and text else {}
     return AssetTables.from_frames(
