@@ -240,6 +240,9 @@ def test_diff_assets_never_calls_an_unread_list_a_removal():
     # a container's versions list that failed covers only that container
     one = lake.diff_assets(old, _tables({}, ["/r/a/models/m/versions"]))
     assert set(one["change"]) == {"unknown"}
+    # a field not given is left out of the JSON, never written as NaT or NaN
+    gone = lake.diff_assets(old, AssetTables.empty())
+    assert set(gone["before"]) == {'{"is_archived": false}', "{}"}
     with pytest.raises(mf.InvalidArgumentError, match="diff_assets takes AssetTables"):
         lake.diff_assets(old, old.asset_versions)  # type: ignore[arg-type]
 

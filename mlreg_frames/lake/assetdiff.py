@@ -97,7 +97,7 @@ def _fields(row: Mapping[str, Any]) -> str:
     shown = {}
     for column in _SHOWN:
         value = row[column]
-        if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        if value is None or pd.isna(value):  # NA, NaN and NaT alike: a field not given
             continue
         shown[column] = value.isoformat() if isinstance(value, pd.Timestamp) else value
     return json.dumps(shown, sort_keys=True, default=str)
