@@ -71,3 +71,29 @@ def test_assets_errors_are_one_clean_line(
     result = _run(arm, *args)
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_fetch_assets_into_the_lake_keeps_one_snapshot(arm: ArmEmulator, tmp_path: Path) -> None:
+    pytest.importorskip("deltalake")
+    root = tmp_path / "lake"
+    result = _run(arm, "fetch", "--assets", "--out", str(tmp_path / "out"), "--lake", str(root))
+    assert result.exit_code == 0, result.output
+    assert "with their assets" in result.stdout
+    (sid,) = mf.lake.snapshots(root)["snapshot"]
+    assert mf.lake.read_assets(root, sid) == mf.read_assets(tmp_path / "out")
+    assert mf.lake.read(root, sid) == mf.read_parquet(tmp_path / "out")
+    # `assets` fetching the registries itself appends both as the next snapshot
+    result = _run(arm, "assets", "--out", str(tmp_path / "again"), "--lake", str(root))
+    assert result.exit_code == 0, result.output
+    assert "with the registries and their assets" in result.stdout
+    assert len(mf.lake.snapshots(root)) == 2
+    assert mf.lake.diff_snapshots(root).attrs["assets"] == "compared"
+
+
+def test_assets_from_a_folder_refuses_the_lake(arm: ArmEmulator, tmp_path: Path) -> None:
+    result = _run(arm, "assets", "--from", str(tmp_path), "--out", str(tmp_path / "a"),
+                  "--lake", str(tmp_path / "lake"))  # fmt: skip
+    assert result.exit_code == 2 and "--lake needs the registries fetched in this run" in (
+        result.output
+    )
+    assert "Traceback" not in result.output and not (tmp_path / "lake").exists()

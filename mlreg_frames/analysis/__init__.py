@@ -3,7 +3,8 @@
 :mod:`.exposure` finds what makes a registry reachable or fragile (with a severity each),
 :mod:`.regions` counts home and replica regions and the billed resources behind them, and
 :mod:`.costs` reads Azure cost exports and joins them onto registries, and :mod:`.contents`
-counts what each registry holds (models, environments, ... and their versions) and replicates.
+counts what each registry holds (models, environments, ... and their versions) and replicates,
+and :mod:`.contentcost` what each stored version costs in each region.
 
 Example::
 
@@ -17,6 +18,7 @@ Example::
 from __future__ import annotations
 
 from .backing import BACKING_FINDINGS, backing_exposure, backing_findings
+from .contentcost import CONTENTS_COST_COLUMNS, CONTENTS_COST_FLAGS, contents_cost
 from .contents import CONTENTS_COLUMNS, contents
 from .costs import COST_COLUMNS, join_costs, match_costs, normalise_costs, read_cost_export
 from .exposure import FINDINGS, SEVERITY, exposure
@@ -33,12 +35,15 @@ from .regions import (
 __all__ = [
     "BACKING_FINDINGS",
     "CONTENTS_COLUMNS",
+    "CONTENTS_COST_COLUMNS",
+    "CONTENTS_COST_FLAGS",
     "COST_COLUMNS",
     "FINDINGS",
     "SEVERITY",
     "backing_exposure",
     "backing_findings",
     "contents",
+    "contents_cost",
     "cost_drivers",
     "exposure",
     "join_costs",

@@ -22,6 +22,7 @@ from ._base import handle_errors, main
 from ._options import HttpUrl, NonEmpty
 from .assets_out import fetch_and_write_assets
 from .fetch_cmd import _writable_folder, new_run_folder, signed_in_credential
+from .lake_cmd import parse_storage_options, storage_options_option
 
 __all__ = ["assets_command"]
 
@@ -62,6 +63,10 @@ _OUT = click.Path(file_okay=False, path_type=Path)
               help="Read a bearer token from environment variable VAR.")  # fmt: skip
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar counting requests on stderr.")  # fmt: skip
+@click.option("--lake", type=NonEmpty(), default=None,
+              help="Also append the registries fetched in this run and their assets as one "
+              "snapshot to this lake (not with --from: use `fetch --assets --lake`).")  # fmt: skip
+@storage_options_option
 @handle_errors
 def assets_command(
     from_dir: Path | None,
@@ -74,6 +79,8 @@ def assets_command(
     raw: Path | None,
     token_env: str | None,
     progress: bool,
+    lake: str | None,
+    storage_option: tuple[str, ...],
 ) -> None:
     """Fetch what registries hold (models, environments, components, data, code) into Parquet.
 
@@ -81,6 +88,19 @@ def assets_command(
     """
     if from_dir is not None and subscriptions:
         raise click.UsageError("pass --from or --subscription, not both")
+    if from_dir is not None and lake:
+        # a snapshot holds the registry tables of its own run: tables read from --from were
+        # fetched at another time, so their assets would land under the wrong snapshot
+        raise click.UsageError(
+            "--lake needs the registries fetched in this run, not read with --from; drop "
+            "--from (the registries are fetched first), or use `mlreg-frames fetch --assets "
+            "--lake ROOT`"
+        )
+    options = parse_storage_options(storage_option) or None
+    if lake:
+        from ..lake.store import LakeStore
+
+        LakeStore(lake, options)  # a root the lake refuses fails before the fetch
     target = resolve_endpoint(endpoint, None)
     if token_env:
         token = os.environ.get(token_env, "").strip()
@@ -101,5 +121,10 @@ def assets_command(
         registries, out, credential=credential, endpoint=target, asset_types=asset_types,
         versions=versions, workers=workers, raw=run_dir, progress=progress,
     )  # fmt: skip
+    if lake:
+        from ..lake.write import append
+
+        snapshot = append(registries, lake, assets=assets, storage_options=options)
+        click.echo(f"appended snapshot {snapshot} with the registries and their assets to {lake}")
     if not assets.fetch_errors.empty:
         sys.exit(2)

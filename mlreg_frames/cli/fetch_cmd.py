@@ -181,7 +181,8 @@ def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
     "--assets/--no-assets",
     "with_assets",
     default=False,
-    help="Also fetch what the registries hold (asset tables beside the registry tables).",
+    help="Also fetch what the registries hold (asset tables beside the registry tables; "
+    "with --lake, in the same snapshot).",
 )
 @storage_options_option
 @handle_errors
@@ -270,6 +271,7 @@ def fetch_command(
         click.echo(f"read the accounts behind them ({unread} not readable): wrote the backing "
                    f"tables to {out}\n" + findings_summary(exposure(tables, accounts)))  # fmt: skip
     some_lost = False
+    assets = None
     if with_assets:
         from .assets_out import fetch_and_write_assets
 
@@ -281,9 +283,11 @@ def fetch_command(
     if lake:
         from ..lake.write import append
 
-        snapshot = append(tables, lake, backing=accounts, storage_options=options)
-        with_accounts = " with the accounts behind them" if accounts is not None else ""
-        click.echo(f"appended snapshot {snapshot}{with_accounts} to {lake}")
+        snapshot = append(tables, lake, backing=accounts, assets=assets, storage_options=options)
+        held = [w for w, on in (("the accounts behind them", accounts is not None),
+                                ("their assets", assets is not None)) if on]  # fmt: skip
+        with_extra = f" with {' and '.join(held)}" if held else ""
+        click.echo(f"appended snapshot {snapshot}{with_extra} to {lake}")
     if failed or unread or some_lost or (errors["outcome"] == "truncated").any():
         sys.exit(2)
 

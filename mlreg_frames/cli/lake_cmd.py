@@ -133,7 +133,11 @@ def snapshots_cmd(root: str, storage_option: tuple[str, ...], as_json: bool, wid
 def diff_cmd(
     root: str, from_: str | None, to: str, out: Path | None, storage_option: tuple[str, ...]
 ) -> None:
-    """Print what changed between two snapshots of the lake at ROOT."""
+    """Print what changed between two snapshots of the lake at ROOT.
+
+    With assets in both snapshots (`fetch --assets --lake`), asset versions added, removed,
+    archived, unarchived or unknown (a list that failed) are listed too.
+    """
     from .. import lake
 
     if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
@@ -149,6 +153,9 @@ def diff_cmd(
         summary = ", ".join(f"{n} {c}" for c, n in counts.items())
         click.echo(f"{len(changes)} changes {span} ({summary})")
         click.echo(_short(changes))
+    note = str(changes.attrs.get("assets", ""))
+    if note.startswith("not compared"):
+        click.echo(f"asset versions {note}")
     if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)

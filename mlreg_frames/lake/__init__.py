@@ -5,8 +5,10 @@ and DuckDB open them natively); the ``snapshots`` Delta table, committed last, m
 tables of one run a single snapshot. :mod:`.write` lands snapshots, :mod:`.maintain` repairs,
 compacts and vacuums the tables, :mod:`.read` brings snapshots back, :mod:`.ledger` is the
 cross-table commit, :mod:`.layout` declares the names, :mod:`.store` the storage,
-:mod:`.migrate` converts a lake of the old marker format, and :mod:`.diff` compares two sets of
-tables (:func:`diff`).
+:mod:`.migrate` converts a lake of the old marker format, :mod:`.diff` compares two sets of
+tables (:func:`diff`), :mod:`.assetdiff` two sets of asset tables (:func:`diff_assets`) and
+:mod:`.snapdiff` two snapshots (:func:`diff_snapshots`). With ``append(..., backing=,
+assets=)`` a snapshot also holds the accounts behind the registries and what they hold.
 
 Example::
 
@@ -17,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+from .assetdiff import ASSET_CHANGES, diff_assets
 from .diff import CHANGES, DIFF_COLUMNS, NATURAL_KEYS, diff
 from .layout import (
     LAYOUT,
@@ -29,10 +32,12 @@ from .layout import (
 )
 from .maintain import DEFAULT_REPAIR_AGE, DEFAULT_RETENTION, optimize, repair, vacuum
 from .migrate import migrate
-from .read import diff_snapshots, read, read_backing, snapshots
+from .read import read, read_assets, read_backing, snapshots
+from .snapdiff import diff_snapshots
 from .write import append
 
 __all__ = [
+    "ASSET_CHANGES",
     "CHANGES",
     "DEFAULT_REPAIR_AGE",
     "DEFAULT_RETENTION",
@@ -45,11 +50,13 @@ __all__ = [
     "SNAPSHOT_FORMAT",
     "append",
     "diff",
+    "diff_assets",
     "diff_snapshots",
     "migrate",
     "optimize",
     "parse_snapshot_id",
     "read",
+    "read_assets",
     "read_backing",
     "repair",
     "snapshot_id",

@@ -28,6 +28,7 @@ from ..schema.backing import BACKING_TABLES
 
 __all__ = [
     "ABORTED",
+    "ASSET_LAKE_TABLES",
     "BACKING_LAKE_TABLES",
     "CLAIMED",
     "COMMITTED",
@@ -68,7 +69,14 @@ BACKING_LAKE_TABLES: dict[str, schema.Table] = {
 """The optional tables of a snapshot: the accounts behind the registries (``fetch_backing``),
 Delta table name -> declared table. A snapshot written without them has null counts."""
 
-DATA_TABLES: tuple[str, ...] = (*schema.ALL_TABLES, *BACKING_LAKE_TABLES)
+ASSET_LAKE_TABLES: dict[str, schema.Table] = {
+    **schema.ASSET_TABLES,
+    "asset_fetch_errors": schema.FETCH_ERRORS,
+}
+"""The optional tables of what the registries hold (``fetch_assets``), Delta table name ->
+declared table. A snapshot written without them has null counts in the ledger."""
+
+DATA_TABLES: tuple[str, ...] = (*schema.ALL_TABLES, *BACKING_LAKE_TABLES, *ASSET_LAKE_TABLES)
 """Every Delta data table of the lake (the ledger apart)."""
 
 LEDGER_SCHEMA = pa.schema(
@@ -84,6 +92,7 @@ LEDGER_SCHEMA = pa.schema(
         pa.field("skipped_scopes", pa.int64()),
         pa.field("schema_version", pa.int64()),
         pa.field("provenance", pa.string()),
+        pa.field("asset_provenance", pa.string()),
     ]
 )
 """The ledger's columns: per-table row counts are filled on ``committed`` rows only."""
@@ -99,6 +108,9 @@ LAYOUT = f"""\
                {ABORTED}    a failed or crashed writer's rows were (or are being) deleted
   {", ".join(BACKING_LAKE_TABLES)}/
                the accounts behind the registries, when the snapshot was written with them
+  {", ".join(ASSET_LAKE_TABLES)}/
+               what the registries hold (containers, versions, tags, failed lists), when
+               the snapshot was written with them
 A snapshot exists exactly when its '{COMMITTED}' row does; lake.read takes only those and checks
 each table's row count against it. A raw reader of one table keeps the same rows with
   WHERE {SNAPSHOT_COLUMN} IN (SELECT {SNAPSHOT_COLUMN} FROM {LEDGER} WHERE state = '{COMMITTED}')

@@ -4,6 +4,8 @@ Only committed snapshots (a ``committed`` row in the ``snapshots`` ledger) are e
 each table's rows of a snapshot are counted against the ledger: rows a crashed writer left
 are never seen, and a table changed outside mlreg_frames is reported, not silently read.
 
+:func:`read_assets` and :func:`read_backing` bring back the optional tables of one snapshot.
+
 Example::
 
     >>> from mlreg_frames import lake
@@ -25,11 +27,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
+from ..assettables import AssetTables
 from ..errors import LakeError
 from ..flatten.backing import BackingTables
 from ..tables import RegistryTables, from_arrow, types_mapper
-from .diff import diff
 from .layout import (
+    ASSET_LAKE_TABLES,
     BACKING_LAKE_TABLES,
     COMMITTED,
     LEDGER,
@@ -41,7 +44,15 @@ from .layout import (
 from .ledger import ledger
 from .store import LakeStore
 
-__all__ = ["diff_snapshots", "read", "read_backing", "require_lake", "snapshots"]
+__all__ = [
+    "committed",
+    "read",
+    "read_assets",
+    "read_backing",
+    "require_lake",
+    "resolve",
+    "snapshots",
+]
 
 OLD_FORMAT_MARKERS = "_snapshots"
 
@@ -78,7 +89,7 @@ def committed(store: LakeStore) -> pd.DataFrame:
     return done.drop_duplicates(SNAPSHOT_COLUMN).sort_values(SNAPSHOT_COLUMN, ignore_index=True)
 
 
-def _resolve(store: LakeStore, ids: Sequence[str], wanted: Any) -> str:
+def resolve(store: LakeStore, ids: Sequence[str], wanted: Any) -> str:
     """The one committed id ``wanted`` names (see :func:`read`), or a LakeError listing some."""
     if not ids:
         raise LakeError(
@@ -231,14 +242,14 @@ def read(
     if not (
         (isinstance(snapshot, str) and snapshot == "all") or isinstance(snapshot, (list, tuple))
     ):
-        sid = _resolve(store, ids, snapshot)
+        sid = resolve(store, ids, snapshot)
         frames = _tables(store, [sid], done, stacked=False)
         return RegistryTables.from_frames(
             frames, provenance=_provenance(by_id.loc[sid]), allow_missing=True
         )
-    chosen = ids if snapshot == "all" else sorted({_resolve(store, ids, s) for s in snapshot})
+    chosen = ids if snapshot == "all" else sorted({resolve(store, ids, s) for s in snapshot})
     if not chosen:
-        _resolve(store, ids, "latest")  # raises: the lake is empty
+        resolve(store, ids, "latest")  # raises: the lake is empty
     frames = _tables(store, chosen, done, stacked=True)
     return RegistryTables.from_frames(
         frames,
@@ -268,7 +279,7 @@ def read_backing(
     """
     store = LakeStore(root, storage_options)
     done = committed(store)
-    sid = _resolve(store, done[SNAPSHOT_COLUMN].tolist(), snapshot)
+    sid = resolve(store, done[SNAPSHOT_COLUMN].tolist(), snapshot)
     rows = done.set_index(SNAPSHOT_COLUMN)
     names = list(BACKING_LAKE_TABLES)
     if any(name not in rows.columns for name in names) or rows.loc[sid, names].isna().any():
@@ -289,6 +300,9 @@ def snapshots(
 ) -> pd.DataFrame:
     """The committed snapshots, oldest first: id, times, rows per table, failed scopes.
 
+    ``assets`` and ``asset_versions`` count what the registries held (null for a snapshot
+    written without its assets).
+
     Example::
 
         >>> snapshots("out/lake")[["snapshot", "registries", "failed_scopes"]]  # doctest: +SKIP
@@ -301,43 +315,51 @@ def snapshots(
     }
     for col in (*schema.ALL_TABLES, "failed_scopes", "skipped_scopes", "schema_version"):
         out[col] = done[col].astype("Int64")
+    for col in ("assets", "asset_versions"):  # null: written without assets
+        out[col] = done[col].astype("Int64")
     return pd.DataFrame(out)
 
 
-def diff_snapshots(
+def read_assets(
     root: str | os.PathLike[str],
-    old: Any = None,
-    new: Any = "latest",
+    snapshot: str | int | datetime | pd.Timestamp = "latest",
     *,
     storage_options: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
-    """What changed between two snapshots (default: the latest and the one before it).
+) -> AssetTables | None:
+    """What the registries held in one committed snapshot, or None when it was written without.
 
-    ``old`` and ``new`` take what :func:`read` takes for one snapshot. The result is
-    :func:`~mlreg_frames.lake.diff`'s frame, with ``attrs["from"]`` and ``attrs["to"]``.
+    ``snapshot`` names one snapshot as for :func:`read`. The row counts are checked against
+    the ledger, as for the registry tables; the tables come back exactly as appended (the
+    declared dtypes, also when empty), each sorted by its key (the order ``fetch_assets``
+    and ``flatten_assets`` give). ``provenance`` is the asset fetch's (asset types,
+    ``listed``, ...) plus ``snapshot``. None means *not known*, never *holds nothing*: a
+    snapshot whose asset fetch found nothing has empty tables.
 
     Example::
 
-        >>> diff_snapshots("out/lake")                              # doctest: +SKIP
-        >>> diff_snapshots("out/lake", "2025-06-01", "2025-06-08")  # doctest: +SKIP
+        >>> assets = read_assets("out/lake")                          # doctest: +SKIP
+        >>> analysis.contents(read("out/lake"), assets)               # doctest: +SKIP
     """
     store = LakeStore(root, storage_options)
-    ids = committed(store)[SNAPSHOT_COLUMN].tolist()
-    to_id = _resolve(store, ids, new)
-    if old is None:
-        earlier = [i for i in ids if i < to_id]
-        if not earlier:
-            raise LakeError(
-                f"snapshot {to_id} has no earlier snapshot to compare with; append another "
-                "run, or pass old= / --from",
-                root=store.root,
-                snapshot=to_id,
-            )
-        old = earlier[-1]
-    from_id = _resolve(store, ids, old)
-    changes = diff(
-        read(root, from_id, storage_options=storage_options),
-        read(root, to_id, storage_options=storage_options),
+    done = committed(store)
+    sid = resolve(store, done[SNAPSHOT_COLUMN].tolist(), snapshot)
+    rows = done.set_index(SNAPSHOT_COLUMN)
+    names = list(ASSET_LAKE_TABLES)
+    if any(name not in rows.columns for name in names) or rows.loc[sid, names].isna().any():
+        return None
+    frames = {}
+    for name, table in ASSET_LAKE_TABLES.items():
+        arrow = _scan(store, name, [sid], rows[name])
+        arrow = arrow.drop_columns([c for c in (PARTITION_COLUMN, SNAPSHOT_COLUMN)
+                                    if c in arrow.column_names])  # fmt: skip
+        frame = from_arrow(table.name, arrow)
+        # delta-rs does not keep a large append's row order; the key order is the one
+        # fetch_assets and flatten_assets give, so the round trip stays exact
+        frames[table.name] = frame.sort_values(
+            list(table.key), kind="stable", na_position="last", ignore_index=True
+        )
+    text = rows.loc[sid].get("asset_provenance")
+    loaded = json.loads(text) if isinstance(text, str) and text else {}
+    return AssetTables.from_frames(
+        frames, provenance={**loaded, SNAPSHOT_COLUMN: sid}, allow_missing=True
     )
-    changes.attrs.update({"from": from_id, "to": to_id})
-    return changes

@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import time
@@ -36,12 +37,14 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import schema
+from ..assettables import AssetTables
 from ..errors import InvalidArgumentError, LakeError
 from ..flatten.backing import BackingTables
 from ..tables import SCHEMA_VERSION, RegistryTables, to_arrow
 from . import ledger as ledger_mod
 from .layout import (
     ABORTED,
+    ASSET_LAKE_TABLES,
     BACKING_LAKE_TABLES,
     CLAIMED,
     COMMITTED,
@@ -64,6 +67,15 @@ def _table_arrow(name: str, frame: pd.DataFrame, sid: str) -> pa.Table:
     rows = arrow.num_rows
     arrow = arrow.add_column(0, SNAPSHOT_COLUMN, pa.array([sid] * rows, pa.string()))
     return arrow.add_column(1, PARTITION_COLUMN, pa.array([month_of(sid)] * rows, pa.string()))
+
+
+def _asset_arrows(assets: AssetTables, sid: str) -> dict[str, pa.Table]:
+    """The asset tables as Arrow tables with the snapshot and partition columns."""
+    out = {}
+    for name, table in ASSET_LAKE_TABLES.items():
+        frame = assets["fetch_errors" if name == "asset_fetch_errors" else name]
+        out[name] = _table_arrow(table.name, frame, sid)
+    return out
 
 
 def _backing_arrows(backing: BackingTables, sid: str) -> dict[str, pa.Table]:
@@ -207,6 +219,7 @@ def append(
     snapshot_at: datetime | pd.Timestamp | str | None = None,
     *,
     backing: BackingTables | None = None,
+    assets: AssetTables | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> str:
     """Write ``tables`` (the seven tables and ``fetch_errors``) as one new snapshot.
@@ -221,6 +234,12 @@ def append(
             written in the same snapshot (``storage_accounts``, ``container_registries``,
             ``backing_pe_connections``, ``backing_fetch_errors``); read them back with
             :func:`mlreg_frames.lake.read_backing`.
+        assets: what the registries hold (:func:`mlreg_frames.fetch_assets`), written in
+            the same snapshot (``assets``, ``asset_versions``, ``asset_tags``,
+            ``asset_fetch_errors``); read them back with
+            :func:`mlreg_frames.lake.read_assets`, compare them with
+            :func:`mlreg_frames.lake.diff_snapshots`. The asset fetch's provenance (the
+            asset types asked for, whether versions were listed) is kept with them.
         storage_options: delta-rs options, e.g. ``{"account_name": ..., "sas_token": ...}``
             or ``{"credential": DefaultAzureCredential()}``.
 
@@ -246,6 +265,11 @@ def append(
             f"backing must be BackingTables (from fetch_backing), got {type(backing).__name__}",
             argument="backing",
         )
+    if assets is not None and not isinstance(assets, AssetTables):
+        raise InvalidArgumentError(
+            f"assets must be AssetTables (from fetch_assets), got {type(assets).__name__}",
+            argument="assets",
+        )
     store = LakeStore(root, storage_options)
     if store.local:
         with store.errors("creating the lake folder"):
@@ -259,10 +283,17 @@ def append(
         for name, frame in tables.items(include_errors=True):
             _write_table(store, name, _table_arrow(name, frame, sid), sid)
         extra: dict[str, int] = {}
+        extra_text: dict[str, str] = {}
         if backing is not None:
             for name, arrow in _backing_arrows(backing, sid).items():
                 _write_table(store, name, arrow, sid)
                 extra[name] = arrow.num_rows
+        if assets is not None:
+            for name, arrow in _asset_arrows(assets, sid).items():
+                _write_table(store, name, arrow, sid)
+                extra[name] = arrow.num_rows
+            extra_text = {"asset_provenance": json.dumps(assets.provenance, default=str,
+                                                         sort_keys=True)}  # fmt: skip
         _commit(
             store,
             sid,
@@ -271,6 +302,7 @@ def append(
                 "snapshot_at": parse_snapshot_id(sid),
                 **tables.counts(include_errors=True),
                 **extra,
+                **extra_text,
                 "failed_scopes": int((outcomes == "failed").sum()),
                 "skipped_scopes": int((outcomes == "skipped").sum()),
                 "schema_version": SCHEMA_VERSION,

@@ -17,7 +17,7 @@ Example::
 
 from ._style import FINDING_LABELS, PE_COLORS, SEVERITY_COLORS
 from .backing import declared_vs_actual, declared_vs_actual_matrix
-from .contents import ASSET_COLORS, assets_by_registry
+from .contents import AGE_BUCKETS, ASSET_COLORS, asset_age, assets_by_registry
 from .cost import cost_by_region, cost_by_registry
 from .dashboard import OVERVIEW_DPI, OVERVIEW_SIZE, overview, save_overview
 from .inventory import (
@@ -30,12 +30,14 @@ from .inventory import (
 )
 
 __all__ = [
+    "AGE_BUCKETS",
     "ASSET_COLORS",
     "FINDING_LABELS",
     "OVERVIEW_DPI",
     "OVERVIEW_SIZE",
     "PE_COLORS",
     "SEVERITY_COLORS",
+    "asset_age",
     "assets_by_registry",
     "cost_by_region",
     "cost_by_registry",

@@ -354,6 +354,7 @@ def fetch_assets(
         "fetched_at": fetched_at,
         "registries": len(ids),
         "asset_types": list(kinds),
+        "versions": versions,
         "requests": sum(p.requests for p in pacers),
         "throttled": sum(p.throttled for p in pacers),
         "listed": tables.provenance["listed"],
