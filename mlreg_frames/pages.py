@@ -223,8 +223,10 @@ class SubscriptionsPage(Page):
         outcomes = prov.get("outcomes")
         if outcomes is not None and not (
             isinstance(outcomes, dict)
-            and all(isinstance(k, str) and (v is None or isinstance(v, str))
-                    for k, v in outcomes.items())  # fmt: skip
+            and all(
+                isinstance(k, str) and (v is None or isinstance(v, str))
+                for k, v in outcomes.items()
+            )
         ):
             raise PagesError(
                 f"{path.name}: `{PROVENANCE_KEY}.outcomes` must map subscription ids to "
@@ -519,14 +521,14 @@ def iter_pages(
         )
     for source in sources:
         files = _expand(source)
-        if not files:
+        saved = Path(os.fspath(source)) / SUBSCRIPTIONS_FILE
+        if not files and not saved.is_file():
             raise PagesError(
                 f"{os.fspath(source)} holds no page files ({', '.join(PAGE_SUFFIXES)})",
                 path=os.fspath(source),
             )
         for file in files:
             yield from _read_file(file, lazy=lazy)
-        saved = Path(os.fspath(source)) / SUBSCRIPTIONS_FILE
         if saved.is_file():
             yield SubscriptionsPage.from_file(saved)
 

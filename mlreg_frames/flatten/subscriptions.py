@@ -45,9 +45,7 @@ _DERIVED = {"id"}  # /subscriptions/<subscriptionId>: nothing the key does not s
 
 def is_subscription_id(text: object) -> bool:
     """Whether ``text`` can be a subscription id in an ARM path (no separators, not blank)."""
-    return (
-        isinstance(text, str) and bool(text.strip()) and not any(c in text for c in "/?#\\%")
-    )
+    return isinstance(text, str) and bool(text.strip()) and not any(c in text for c in "/?#\\%")
 
 
 def from_graph_row(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,8 +21,12 @@ SUBSCRIPTIONS = Table(
     "subscription is listed twice), with its display name and the fetch's outcome for it.",
     ("subscription_id",),
     (
-        Column("subscription_id", "string", "The subscription id, lower-cased: joins "
-               "`registries.subscription_id` and `fetch_errors.subscription_id`."),  # fmt: skip
+        Column(
+            "subscription_id",
+            "string",
+            "The subscription id, lower-cased: joins "
+            "`registries.subscription_id` and `fetch_errors.subscription_id`.",
+        ),
         Column(
             "display_name",
             "string",
