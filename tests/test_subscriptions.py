@@ -139,3 +139,18 @@ def test_parquet_and_lake_round_trips_and_old_sets(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "lake" / "subscriptions")  # the ledger counts its rows
     with pytest.raises(LakeError, match="table subscriptions holds 0 rows"):
         lake.read(tmp_path / "lake")
+
+
+def test_resource_graph_names_subscriptions_from_resourcecontainers() -> None:
+    fleet, subs = _fleet()
+    subs = [s for s in subs if s["state"] == "Enabled"]  # graph reads what ARG indexes
+    with ArmEmulator(fleet, subscriptions=subs) as arm:
+        by_graph = fetch_from(arm, source="graph")
+        by_arm = fetch_from(arm)
+        arm.add_fault(Fault("forbidden", match=subs[0]["subscriptionId"]))
+        wanted = [s["subscriptionId"] for s in subs]
+        batched = fetch_from(arm, wanted, source="graph")
+    cols = ["subscription_id", "display_name", "state", "listed"]
+    assert by_graph.subscriptions[cols].equals(by_arm.subscriptions[cols])
+    assert set(by_graph.subscriptions["outcome"]) == {"fetched"}
+    assert batched.subscriptions["display_name"].notna().all()

@@ -26,7 +26,12 @@ from .. import schema
 from ..errors import FlattenError
 from .text import encode_json, escape_surrogates, find_bad_value, short_path
 
-__all__ = ["from_graph_row", "is_subscription_id", "subscriptions_frame"]
+__all__ = [
+    "from_graph_row",
+    "is_subscription_id",
+    "subscription_labels",
+    "subscriptions_frame",
+]
 
 _TOP = {
     "subscriptionId": "subscription_id",
@@ -155,3 +160,39 @@ def subscriptions_frame(
     frame = pd.DataFrame([rows[k] for k in sorted(rows)], columns=columns)
     frame["listed"] = frame["listed"].astype(bool) if len(frame) else frame["listed"]
     return schema.conform("subscriptions", frame)
+
+
+_LABEL_WIDTH = 32
+
+
+def _printable(text: str) -> str:
+    shown = "".join(c if c.isprintable() else "?" for c in text).strip()
+    return shown if len(shown) <= _LABEL_WIDTH else shown[: _LABEL_WIDTH - 3] + "..."
+
+
+def subscription_labels(subscriptions: pd.DataFrame, ids: pd.Series) -> pd.Series:
+    """A short, printable label per subscription id: its display name when listed, else the
+    first 8 characters of the id; a name two subscriptions share gets the id's start added.
+
+    Example::
+
+        >>> subs = subscriptions_frame([{"subscriptionId": "ab-12", "displayName": "Prod"}])
+        >>> subscription_labels(subs, pd.Series(["AB-12", "cd-34567890", None])).tolist()
+        ['Prod', 'cd-34567', '(none)']
+    """
+    known = subscriptions.dropna(subset=["display_name"])
+    names = dict(zip(known["subscription_id"], known["display_name"], strict=True))
+    shown = {sub: _printable(str(name)) for sub, name in names.items()}
+    counts = pd.Series(list(shown.values()), dtype=object).value_counts()
+    shared = set(counts[counts > 1].index)
+
+    def label(value: object) -> str:
+        if not isinstance(value, str):
+            return "(none)"
+        sub = value.lower()
+        if sub not in shown or not shown[sub]:
+            return sub[:8]
+        text = shown[sub]
+        return f"{text} ({sub[:8]})" if text in shared else text
+
+    return pd.Series([label(v) for v in ids], index=ids.index, dtype=object)
