@@ -285,7 +285,10 @@ def test_each_raw_run_gets_its_own_folder(arm: ArmEmulator, tmp_path: Path) -> N
 def test_fetch_reports_the_tables_it_wrote(arm: ArmEmulator, tmp_path: Path) -> None:
     result = _fetch(arm, tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert f"wrote 8 tables (7 + fetch_errors with 0 rows) to {tmp_path / 'out'}" in result.stdout
+    assert (
+        "wrote 9 tables (7 + fetch_errors with 0 rows + subscriptions with 4 rows) to "
+        f"{tmp_path / 'out'}"
+    ) in result.stdout
 
 
 def test_chart_and_summary_give_one_number_for_unmatched_cost() -> None:
