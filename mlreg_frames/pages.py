@@ -31,7 +31,21 @@ from ._files import atomic_file
 from ._gc import paused_gc
 from .errors import PagesError
 
-__all__ = ["PAGE_SUFFIXES", "PROVENANCE_KEY", "Page", "iter_pages", "read_pages", "write_page"]
+__all__ = [
+    "PAGE_SUFFIXES",
+    "PROVENANCE_KEY",
+    "SUBSCRIPTIONS_FILE",
+    "Page",
+    "SubscriptionsPage",
+    "iter_pages",
+    "read_pages",
+    "write_page",
+    "write_subscriptions",
+]
+
+SUBSCRIPTIONS_FILE = "_subscriptions.json"
+"""The ``Subscriptions - List`` body saved beside a folder of pages (``fetch --raw`` writes it,
+with the fetch's outcome per subscription in its ``_mlreg`` block)."""
 
 PROVENANCE_KEY = "_mlreg"
 """Key of the provenance object that :func:`write_page` adds to a page."""
@@ -167,6 +181,101 @@ class Page:
     def __repr__(self) -> str:
         state = f"{len(self.registries)} registries" if self.loaded else "not parsed yet"
         return f"Page(source={self.source!r}, {state})"
+
+
+class SubscriptionsPage(Page):
+    """A saved ``Subscriptions - List`` body (``_subscriptions.json``): not registries.
+
+    :func:`read_pages` adds one for a folder holding ``_subscriptions.json`` (or a file of
+    that name given directly); :func:`~mlreg_frames.flatten` turns it into the
+    ``subscriptions`` table instead of walking it for registries.
+
+    Attributes:
+        entries: the ``value`` entries, as listed.
+        outcomes: subscription id -> the fetch's outcome, when a fetch wrote the file
+            (``_mlreg.outcomes``); None for a plain saved list.
+    """
+
+    __slots__ = ("outcomes",)
+
+    def __init__(
+        self,
+        body: dict[str, Any],
+        source: str,
+        outcomes: dict[str, str | None] | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(body, source, **kwargs)
+        self.outcomes = outcomes
+
+    @classmethod
+    def from_file(cls, path: Path) -> SubscriptionsPage:
+        """Read and check a saved ``Subscriptions - List`` body now (it is small)."""
+        obj = _parse_json_file(path)
+        value = obj.get("value") if isinstance(obj, dict) else None
+        if not isinstance(value, list):
+            raise PagesError(
+                f"{path.name} is not a Subscriptions - List body ({{'value': [...]}}); fix it, "
+                f"or rename it so it does not start with '_' to read it as registries",
+                path=path.name,
+            )
+        prov = _provenance(obj.get(PROVENANCE_KEY), path.name)
+        outcomes = prov.get("outcomes")
+        if outcomes is not None and not (
+            isinstance(outcomes, dict)
+            and all(
+                isinstance(k, str) and (v is None or isinstance(v, str))
+                for k, v in outcomes.items()
+            )
+        ):
+            raise PagesError(
+                f"{path.name}: `{PROVENANCE_KEY}.outcomes` must map subscription ids to "
+                "outcome strings; remove it or fetch again with --raw",
+                path=path.name,
+            )
+        body = {k: v for k, v in obj.items() if k != PROVENANCE_KEY}
+        return cls(
+            body,
+            path.name,
+            outcomes,
+            url=prov.get("url"),
+            fetched_at=prov.get("fetched_at"),
+            path=path,
+        )
+
+    @property
+    def entries(self) -> list[Any]:
+        """The listed subscription entries."""
+        value: list[Any] = self.body["value"]
+        return value
+
+    @property
+    def registries(self) -> list[Any]:
+        return []
+
+
+def write_subscriptions(
+    entries: list[Any],
+    outcomes: dict[str, str | None],
+    path: str | os.PathLike[str],
+    *,
+    url: str | None = None,
+    fetched_at: str | None = None,
+) -> Path:
+    """Write a ``Subscriptions - List`` body with the fetch's outcomes, atomically.
+
+    ``flatten(read_pages(folder))`` then rebuilds the fetch's ``subscriptions`` table.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    prov = {"source": "Subscriptions - List", "url": url, "fetched_at": fetched_at,
+            "api_version": None, "outcomes": dict(sorted(outcomes.items()))}  # fmt: skip
+    # ASCII: a lone surrogate in a display name stays a JSON escape, readable back exactly
+    text = json.dumps({"value": entries, PROVENANCE_KEY: prov}, ensure_ascii=True, indent=1)
+    with atomic_file(target) as (fh, tmp):
+        fh.write((text + "\n").encode("ascii"))
+    os.replace(tmp, target)
+    return target
 
 
 def _json_type(value: Any) -> str:
@@ -349,6 +458,9 @@ def _read_ndjson(path: Path) -> Iterator[Page]:
 
 
 def _read_file(path: Path, *, lazy: bool) -> Iterator[Page]:
+    if path.name == SUBSCRIPTIONS_FILE:
+        yield SubscriptionsPage.from_file(path)
+        return
     if path.suffix.lower() in (".ndjson", ".jsonl"):
         yield from _read_ndjson(path)
         return
@@ -409,13 +521,16 @@ def iter_pages(
         )
     for source in sources:
         files = _expand(source)
-        if not files:
+        saved = Path(os.fspath(source)) / SUBSCRIPTIONS_FILE
+        if not files and not saved.is_file():
             raise PagesError(
                 f"{os.fspath(source)} holds no page files ({', '.join(PAGE_SUFFIXES)})",
                 path=os.fspath(source),
             )
         for file in files:
             yield from _read_file(file, lazy=lazy)
+        if saved.is_file():
+            yield SubscriptionsPage.from_file(saved)
 
 
 def read_pages(
@@ -427,8 +542,9 @@ def read_pages(
 
     Accepts page objects, bare JSON arrays of registries, NDJSON (``.ndjson``/``.jsonl``:
     one page or one registry per line) and Azure REST spec example files. In a folder,
-    files and subfolders whose names start with ``_`` or ``.`` are skipped (metadata such
-    as ``_subscriptions.json``); name such a file directly to read it anyway.
+    files and subfolders whose names start with ``_`` or ``.`` are skipped, except a
+    folder's own ``_subscriptions.json`` (the Subscriptions - List body), which is read as a
+    :class:`SubscriptionsPage` last: ``flatten`` makes the ``subscriptions`` table of it.
 
     Args:
         sources: a path, a glob, or a list of them.

@@ -1,6 +1,7 @@
-"""RegistryTables: the seven tidy tables (plus fetch errors), validated, and their Parquet trip.
+"""RegistryTables: the seven tidy tables (plus fetch errors and subscriptions), validated, and
+their Parquet trip.
 
-``to_parquet`` writes ``<dir>/<table>.parquet`` for all eight tables as one *set*: every
+``to_parquet`` writes ``<dir>/<table>.parquet`` for all nine tables as one *set*: every
 file is first written in full to a temporary file beside it (fsynced), and only then are
 they renamed into place, under an exclusive lock on the folder; each file's metadata names
 its table, the Arrow schema declared in :mod:`mlreg_frames.schema`, the provenance and the
@@ -68,6 +69,8 @@ class RegistryTables:
         registries, regions, storage, acr, identities, pe_connections, tags: the tables
             declared in :mod:`mlreg_frames.schema`.
         fetch_errors: scopes a fetch could not read (empty after a plain flatten).
+        subscriptions: the subscriptions covered, with display name, state, tenant and the
+            fetch's outcome (from saved pages: their ``_subscriptions.json``, if any).
         provenance: where the data came from (source, api version, fetched at...).
 
     Example::
@@ -87,6 +90,9 @@ class RegistryTables:
     )
     tags: pd.DataFrame = field(default_factory=partial(schema.empty_frame, "tags"))
     fetch_errors: pd.DataFrame = field(default_factory=partial(schema.empty_frame, "fetch_errors"))
+    subscriptions: pd.DataFrame = field(
+        default_factory=partial(schema.empty_frame, "subscriptions")
+    )
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -175,7 +181,8 @@ class RegistryTables:
         return frame
 
     def items(self, *, include_errors: bool = False) -> Iterator[tuple[str, pd.DataFrame]]:
-        """(name, frame) for the seven tables, and ``fetch_errors`` when asked."""
+        """(name, frame) for the seven tables, and ``fetch_errors`` and ``subscriptions``
+        when asked."""
         names = schema.ALL_TABLES if include_errors else schema.TABLES
         for name in names:
             yield name, self[name]
@@ -262,6 +269,7 @@ class RegistryTables:
             for name, frame in self.items()
         }
         frames["fetch_errors"] = self.fetch_errors
+        frames["subscriptions"] = self.subscriptions
         return RegistryTables(**frames, provenance=dict(self.provenance))
 
     def to_parquet(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
@@ -271,8 +279,9 @@ class RegistryTables:
         every one is complete, so :func:`read_parquet` sees the whole old set or the whole new
         one (a writer killed between two renames leaves a set that ``read_parquet`` refuses
         as incomplete; write again to repair it). Temporary files a crashed writer left are
-        removed. Returns the written paths by table name. ``fetch_errors`` is written too, so
-        a fetch's partial failures travel with its data.
+        removed. Returns the written paths by table name. ``fetch_errors`` and
+        ``subscriptions`` are written too, so a fetch's partial failures and the names of its
+        subscriptions travel with its data.
         """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)

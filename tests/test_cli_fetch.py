@@ -238,7 +238,9 @@ def test_fetch_from_resource_graph_by_management_group(arm: ArmEmulator, tmp_pat
     tables = mf.read_parquet(tmp_path / "out")
     assert set(tables.registries["subscription_id"]) == set(subs[:2])
     assert tables.registries["tenant_id"].notna().all()
-    assert [(r.method, r.status) for r in arm.requests] == [("POST", 200)]
+    # the registries, then the subscriptions' names (resourcecontainers)
+    assert [(r.method, r.status) for r in arm.requests] == [("POST", 200)] * 2
+    assert "resourcecontainers" in arm.graph.queries[-1]["query"]
 
 
 def test_a_truncated_graph_answer_exits_2(arm: ArmEmulator, tmp_path: Path) -> None:
@@ -261,7 +263,7 @@ def _fetch_args(tmp_path: Path, *args: str) -> Result:
 def test_demo_from_resource_graph(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--source", "graph", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "fetched from Resource Graph over HTTP in 1 requests" in result.stdout
+    assert "fetched from Resource Graph over HTTP in 2 requests" in result.stdout
     tables = mf.read_parquet(tmp_path)
     assert len(tables.registries) >= 30 and tables.registries["tenant_id"].notna().all()
 
@@ -285,7 +287,10 @@ def test_each_raw_run_gets_its_own_folder(arm: ArmEmulator, tmp_path: Path) -> N
 def test_fetch_reports_the_tables_it_wrote(arm: ArmEmulator, tmp_path: Path) -> None:
     result = _fetch(arm, tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert f"wrote 8 tables (7 + fetch_errors with 0 rows) to {tmp_path / 'out'}" in result.stdout
+    assert (
+        "wrote 9 tables (7 + fetch_errors with 0 rows + subscriptions with 4 rows) to "
+        f"{tmp_path / 'out'}"
+    ) in result.stdout
 
 
 def test_chart_and_summary_give_one_number_for_unmatched_cost() -> None:

@@ -22,7 +22,8 @@ def test_flatten_writes_tables_and_prints_counts(tmp_path: Path) -> None:
     assert lines[2].split() == ["storage", "2"]
     # the list names every file written, fetch_errors too, and the count agrees with it
     assert [line.split()[0] for line in lines[:-1]] == list(schema.ALL_TABLES)
-    assert lines[-2].split() == ["fetch_errors", "0"]
+    assert lines[-3].split() == ["fetch_errors", "0"]
+    assert lines[-2].split() == ["subscriptions", "0"]
     assert lines[-1] == f"wrote {len(lines) - 1} tables to {tmp_path / 'o'}"
     assert mf.read_parquet(tmp_path / "o") == mf.flatten(mf.read_pages(src))
 

@@ -105,7 +105,8 @@ def test_folder_skips_underscore_and_dot_files(tmp_path: Path) -> None:
     (tmp_path / ".p.json.tmp.json").write_text("{half")
     (tmp_path / "_staging").mkdir()
     (tmp_path / "_staging" / "q.json").write_text("{half")
-    assert [p.source for p in mf.read_pages(tmp_path)] == ["p.json"]
+    # the folder's own Subscriptions - List body is read (last), for the subscriptions table
+    assert [p.source for p in mf.read_pages(tmp_path)] == ["p.json", "_subscriptions.json"]
     assert len(mf.read_pages(tmp_path / "_subscriptions.json")) == 1  # named directly: read
 
 

@@ -293,11 +293,18 @@ def fetch_command(
 
 
 def _tables_written(tables: RegistryTables) -> str:
-    """``8 tables (7 + fetch_errors with 1 row)``: the count of the files written, explained."""
-    errors = len(tables.fetch_errors)
-    rows = f"{errors:,} row" + ("" if errors == 1 else "s")
+    """``9 tables (7 + fetch_errors with 1 row + subscriptions with 3 rows)``: the count of
+    the files written, explained."""
+
+    def rows(n: int) -> str:
+        return f"{n:,} row" + ("" if n == 1 else "s")
+
     plain = len(tables.counts(include_errors=False))
-    return f"{len(tables.counts())} tables ({plain} + fetch_errors with {rows})"
+    return (
+        f"{len(tables.counts())} tables ({plain} + fetch_errors with "
+        f"{rows(len(tables.fetch_errors))} + subscriptions with "
+        f"{rows(len(tables.subscriptions))})"
+    )
 
 
 SIGN_IN_HINT = (

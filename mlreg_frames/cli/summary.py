@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..flatten.subscriptions import subscription_labels
 from ..tables import RegistryTables
 
 __all__ = ["cost_summary", "findings_summary", "summary"]
@@ -11,6 +12,9 @@ __all__ = ["cost_summary", "findings_summary", "summary"]
 
 def summary(tables: RegistryTables) -> str:
     """Registries per home region and subscription, and exposure counts, as printable text.
+
+    Subscriptions are shown by display name (``tables.subscriptions``) when listed, else by
+    the start of their id.
 
     The region table counts each registry once, in its home region (``location``);
     replica regions are not counted there (the overview chart of regions counts both).
@@ -26,7 +30,7 @@ def summary(tables: RegistryTables) -> str:
         return lines[0]
     by_region = pd.crosstab(
         regs["location"].fillna("(none)").astype(str),
-        regs["subscription_id"].fillna("(none)").astype(str).str[:8],
+        subscription_labels(tables.subscriptions, regs["subscription_id"]),
         margins=True,
         margins_name="total",
     )

@@ -70,6 +70,24 @@ DEFAULT_TENANT = "72f988bf-0000-4000-8000-00000000e0a1"
 
 _PATH = re.compile(r"^/providers/microsoft\.resourcegraph/resources/?$", re.I)
 _TYPE = "microsoft.machinelearningservices/registries"
+_SUBSCRIPTIONS_TYPE = "microsoft.resources/subscriptions"
+
+
+def _container_row(entry: dict[str, Any], tenant_id: str) -> dict[str, Any]:
+    """A Subscriptions - List entry as ARG's ``resourcecontainers`` row of it."""
+    sub = str(entry.get("subscriptionId", ""))
+    props = {k: entry[k] for k in ("state", "subscriptionPolicies", "authorizationSource")
+             if k in entry}  # fmt: skip
+    return {
+        "id": f"/subscriptions/{sub}",
+        "name": entry.get("displayName"),
+        "type": _SUBSCRIPTIONS_TYPE,
+        "tenantId": entry.get("tenantId", tenant_id),
+        "subscriptionId": sub,
+        "properties": props,
+    }
+
+
 _BACKING_TYPES = ("microsoft.storage/storageaccounts", "microsoft.containerregistry/registries")
 _ID_LIST = re.compile(r"tolower\(id\)\s+in\s*\((.*?)\)\s*(?:\||$)", re.I | re.S)
 _RG_FILTER = re.compile(r"resourceGroup\s*=~\s*'([^']*)'", re.I)
@@ -308,11 +326,15 @@ class GraphModel:
     def _query(self, request: dict[str, Any], path: str) -> Answer:
         text = request.get("query")
         backing = isinstance(text, str) and any(t in text.lower() for t in _BACKING_TYPES)
-        if not isinstance(text, str) or (_TYPE not in text.lower() and not backing):
+        containers = isinstance(text, str) and _SUBSCRIPTIONS_TYPE in text.lower()
+        if not isinstance(text, str) or (
+            _TYPE not in text.lower() and not backing and not containers
+        ):
             return _error(
                 400,
                 "InvalidQuery",
-                "The emulator answers the registries query and the backing-accounts query only.",
+                "The emulator answers the registries, backing-accounts and subscriptions "
+                "queries only.",
             )
         options = request.get("options") or {}
         result_format = options.get("resultFormat", "objectArray")
@@ -330,7 +352,10 @@ class GraphModel:
             return scoped
         scope, cut = scoped
         wanted = set(scope)
-        if backing:
+        if containers:
+            rows = [_container_row(sub, self.tenant_id) for sub in self.model.subscriptions
+                    if str(sub.get("subscriptionId", "")).lower() in wanted]  # fmt: skip
+        elif backing:
             rows = self._backing_rows(text, wanted)
         else:
             group = _RG_FILTER.search(text)

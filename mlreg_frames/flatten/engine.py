@@ -38,15 +38,17 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
 from .._gc import paused_gc
 from ..errors import FlattenError, NotRegistriesWarning
-from ..pages import Page
+from ..pages import Page, SubscriptionsPage
 from ..tables import RegistryTables
 from . import frames
+from .subscriptions import subscriptions_frame
 from .walk import Ctx, Rows, parse_arm_id, walk_registry
 
 __all__ = ["CHUNK_BYTES", "CHUNK_ITEMS", "PARALLEL_MIN_BYTES", "flatten", "parse_arm_id"]
@@ -144,6 +146,9 @@ def flatten(
         >>> tables.storage.groupby("origin").size()             # doctest: +SKIP
     """
     items = _as_list(items)
+    listed = [item for item in items if isinstance(item, SubscriptionsPage)]
+    if listed:
+        items = [item for item in items if not isinstance(item, SubscriptionsPage)]
     if provenance is not None and not isinstance(provenance, Mapping):
         raise TypeError(f"provenance must be a mapping or None, got {type(provenance).__name__}")
     n_workers = _worker_count(items, workers)
@@ -165,7 +170,21 @@ def flatten(
         if api_versions:
             prov["api_versions"] = sorted(api_versions)
         prov.update(provenance or {})
-        return frames.to_tables(arrows, prov)
+        tables = frames.to_tables(arrows, prov)
+    if listed:
+        tables.subscriptions = _subscriptions(listed)
+    return tables
+
+
+def _subscriptions(listed: list[SubscriptionsPage]) -> pd.DataFrame:
+    """The ``subscriptions`` table of saved Subscriptions - List bodies (the last wins)."""
+    entries = [entry for page in listed for entry in page.entries]
+    outcomes: dict[str, str | None] | None = None
+    if any(page.outcomes is not None for page in listed):
+        outcomes = {}
+        for page in listed:
+            outcomes.update(page.outcomes or {})
+    return subscriptions_frame(entries, outcomes, source=listed[-1].source)
 
 
 def _as_list(items: Any) -> list[Any]:

@@ -8,6 +8,7 @@ from operator import attrgetter
 import pandas as pd
 
 from .. import analysis
+from ..flatten.subscriptions import subscription_labels
 from ..tables import RegistryTables
 from ._style import (
     ACR,
@@ -104,10 +105,10 @@ def _registry_labels(ids: pd.Index, tables: RegistryTables | None) -> list[str]:
     if tables is not None:
         reg = tables.registries.set_index("registry_id")
         names = reg["name"].reindex(ids).astype("string")
-        subs = reg["subscription_id"].reindex(ids).astype("string").str[:8]
+        subs = subscription_labels(tables.subscriptions, reg["subscription_id"].reindex(ids))
         names = names.fillna(pd.Series(ids, index=ids).str.rsplit("/", n=1).str[-1])
         dup = names.str.lower().duplicated(keep=False)
-        names = names.where(~dup, names + " · " + subs.fillna("?"))
+        names = names.where(~dup, names + " · " + subs.astype("string"))
         return [ellipsize(n, 30) for n in names]
     return [ellipsize(str(i).rsplit("/", 1)[-1], 30) for i in ids]
 

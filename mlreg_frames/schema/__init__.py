@@ -1,4 +1,4 @@
-"""The declared schema: the seven registry tables, ``fetch_errors`` and the asset tables.
+"""The declared schema: the seven registry tables, ``fetch_errors``, ``subscriptions``, assets.
 
 Declared once here (:mod:`.declared`, the asset tables in :mod:`.assets`), with the column
 kinds and their Arrow/pandas types in :mod:`.coltypes` and the Markdown data dictionary
@@ -22,6 +22,7 @@ from .declared import (
     REGISTRIES,
     SNAPSHOT,
     STORAGE,
+    SUBSCRIPTIONS,
     TABLE_NAMES,
     TABLES,
     TAGS,
@@ -34,6 +35,7 @@ from .declared import (
     table,
 )
 from .dictionary import data_dictionary_markdown
+from .subscriptions import OUTCOMES
 
 __all__ = [
     "ACR",
@@ -46,11 +48,13 @@ __all__ = [
     "ASSET_VERSIONS",
     "FETCH_ERRORS",
     "IDENTITIES",
+    "OUTCOMES",
     "PE_CONNECTIONS",
     "REGIONS",
     "REGISTRIES",
     "SNAPSHOT",
     "STORAGE",
+    "SUBSCRIPTIONS",
     "TABLES",
     "TABLE_NAMES",
     "TAGS",

@@ -24,12 +24,14 @@ import pyarrow as pa
 from ..errors import SchemaError
 from .assets import ASSET_TABLES
 from .coltypes import Column, Kind, Table, arrow_type, pandas_dtype
+from .subscriptions import SUBSCRIPTIONS
 
 __all__ = [
     "ALL_TABLES",
     "ASSET_SET",
     "FETCH_ERRORS",
     "SNAPSHOT",
+    "SUBSCRIPTIONS",
     "TABLES",
     "TABLE_NAMES",
     "Column",
@@ -308,8 +310,13 @@ TABLES: dict[str, Table] = {
 
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 
-ALL_TABLES: dict[str, Table] = {**TABLES, FETCH_ERRORS.name: FETCH_ERRORS}
-"""The seven tables plus ``fetch_errors``: everything a RegistryTables holds."""
+ALL_TABLES: dict[str, Table] = {
+    **TABLES,
+    FETCH_ERRORS.name: FETCH_ERRORS,
+    SUBSCRIPTIONS.name: SUBSCRIPTIONS,
+}
+"""The seven tables plus ``fetch_errors`` and ``subscriptions``: everything a RegistryTables
+holds (the two last are keyed by scope and subscription, not by registry)."""
 
 
 ASSET_SET: dict[str, Table] = {**ASSET_TABLES, FETCH_ERRORS.name: FETCH_ERRORS}

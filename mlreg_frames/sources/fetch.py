@@ -48,7 +48,8 @@ from .._gc import paused_gc
 from ..errors import FetchError, InvalidArgumentError
 from ..flatten import engine, frames
 from ..flatten.gather import Gatherer
-from ..pages import Page, write_page
+from ..flatten.subscriptions import is_subscription_id, subscriptions_frame
+from ..pages import SUBSCRIPTIONS_FILE, Page, write_page, write_subscriptions
 from ..tables import RegistryTables
 from .arguments import CommonArguments, number_argument, text_argument
 from .auth import (
@@ -248,6 +249,7 @@ def _subscription_scopes(
     subscription_ids: str | Iterable[str] | None,
     resource_group: str | None,
     rows: list[dict],
+    listed: list[dict],
 ) -> Iterator[Scope]:
     """The scopes to list; subscriptions are listed page by page, so work starts early.
 
@@ -259,6 +261,7 @@ def _subscription_scopes(
     if isinstance(subscription_ids, str):
         subscription_ids = [subscription_ids]
     if subscription_ids is not None:
+        listed.extend(_names(client))
         seen: set[str] = set()
         for sub in subscription_ids:
             scope = Scope(sub, resource_group)
@@ -288,11 +291,13 @@ def _subscription_scopes(
                     code="MalformedPage",
                 )
             for entry in value or []:
-                listed, malformed = _subscription_entry(entry, rows)
+                found_scope, malformed = _subscription_entry(entry, rows)
                 bad += malformed
-                if listed is not None:
+                if not malformed:
+                    listed.append(entry)
+                if found_scope is not None:
                     found += 1
-                    yield listed
+                    yield found_scope
     except FetchError as exc:
         if not found:
             raise
@@ -316,6 +321,48 @@ def _subscription_scopes(
                 "subscriptionId and were skipped; pass subscription_ids= to list them",
             )
         )
+
+
+def _names(client: ArmClient) -> list[dict]:
+    """Subscriptions - List, for the names of subscriptions given by id: one cheap call that
+    fails softly (an identity that may read registries but not list subscriptions gets
+    ids only, ``listed`` false)."""
+    entries: list[dict] = []
+    try:
+        for page in client.iter_pages(
+            "/subscriptions", scope="/subscriptions", api_version=SUBSCRIPTIONS_API_VERSION
+        ):
+            value = page.body.get("value")
+            entries += [e for e in value if _listed(e)] if isinstance(value, list) else []
+    except FetchError as exc:
+        log.info("Subscriptions - List failed; subscriptions are shown by id: %s", exc)
+    return entries
+
+
+def _listed(entry: object) -> bool:
+    return isinstance(entry, dict) and is_subscription_id(entry.get("subscriptionId"))
+
+
+def _subscription_table(
+    listed: list[dict], scopes: dict[Scope, str], rows: list[dict], explicit: bool
+) -> tuple[pd.DataFrame, list[dict], dict[str, str | None]]:
+    """(the subscriptions table, the entries and outcomes it was built of, for the archive).
+
+    Outcome per subscription: ``failed`` when any of its scopes failed, ``skipped`` for a
+    Disabled or Deleted one, else ``fetched``. With ids given, only those subscriptions.
+    """
+    outcomes: dict[str, str | None] = {}
+    for row in rows:
+        if row["outcome"] == "skipped" and row["subscription_id"]:
+            outcomes[row["subscription_id"]] = "skipped"
+    for scope, outcome in scopes.items():
+        if outcomes.get(scope.subscription_id) != "failed":
+            outcomes[scope.subscription_id] = outcome
+    entries = [
+        e for e in listed
+        if not explicit or e["subscriptionId"].strip().lower() in outcomes
+    ]  # fmt: skip
+    return subscriptions_frame(entries, outcomes), entries, outcomes
 
 
 def _subscription_entry(entry: object, rows: list[dict]) -> tuple[Scope | None, bool]:
@@ -588,16 +635,22 @@ def fetch_registries(
     reader = _ScopeReader(client, api_version, raw, bar, stop, walker)
     runner = Dispatcher(pool, reader.read, _WINDOW * max_workers, bar.scope_done)
     seen: set[Scope] = set()
+    listed: list[dict] = []
+    outcome: dict[Scope, str] = {}
     try:
         client.token()  # a credential that gives no usable token fails once, before any request
-        for scope in _subscription_scopes(client, subscription_ids, resource_group, rows):
+        scopes_in = _subscription_scopes(client, subscription_ids, resource_group, rows, listed)
+        for scope in scopes_in:
             if scope not in seen:
                 seen.add(scope)
                 bar.scope_added()
                 runner.submit(scope)
         runner.drain()
         walker.close()  # every batch handed over is walked: the results are complete
+        outcome.update(dict.fromkeys(runner.scopes, "fetched"))  # empty scopes are not kept
         for scope, result in runner.kept.items():
+            failed = result.error is not None or result.left_out is not None
+            outcome[scope] = "failed" if failed else "fetched"
             if result.error is not None:
                 error = result.error
                 failures.append(error)
@@ -640,4 +693,11 @@ def fetch_registries(
     tables.fetch_errors = schema.conform("fetch_errors", frame).sort_values(
         "scope", ignore_index=True
     )
+    explicit = subscription_ids is not None
+    tables.subscriptions, entries, outcomes = _subscription_table(listed, outcome, rows, explicit)
+    if raw is not None:
+        write_subscriptions(
+            entries, outcomes, raw / SUBSCRIPTIONS_FILE,
+            url=f"{endpoint}/subscriptions", fetched_at=fetched_at,
+        )  # fmt: skip
     return tables

@@ -62,6 +62,7 @@ from .graphscope import (
     graph_scopes,
     registry_query,
 )
+from .graphsubs import graph_subscriptions
 from .limits import FetchLimits
 
 __all__ = ["GRAPH_API_VERSION", "GRAPH_PATH", "fetch_graph"]
@@ -199,13 +200,17 @@ def fetch_graph(
             reads[scope] = read_scope(client, scope, query, top, allow_partial_scopes, raw, bar)
             if reads[scope].error is not None:
                 log.info("querying %s failed: %s", scope.label, reads[scope].error)
+    except BaseException:
+        if own_session:
+            session.close()
+        raise
     finally:
         if bar is not None:
             bar.close()
-        if own_session:
-            session.close()
     failures = [read.error for read in reads.values() if read.error is not None]
     if failures and len(failures) == len(reads):
+        if own_session:
+            session.close()
         if len(failures) == 1:
             raise failures[0]
         raise FetchError(
@@ -229,4 +234,9 @@ def fetch_graph(
     tables.fetch_errors = schema.conform("fetch_errors", frame).sort_values(
         "scope", ignore_index=True
     )
+    try:
+        tables.subscriptions = graph_subscriptions(client, reads, rows)
+    finally:
+        if own_session:
+            session.close()
     return tables
