@@ -7,7 +7,7 @@ subscriptions it covered by id only (``listed`` false); it never fails the fetch
 
 Example::
 
-    >>> print(SUBSCRIPTIONS_QUERY.split("|")[0])
+    >>> print(SUBSCRIPTIONS_QUERY.split("|")[0].strip())
     resourcecontainers
 """
 
