@@ -61,10 +61,25 @@ def test_replicas_per_registry():
     r = analysis.replicas(t).set_index("name")
     assert r.loc["a", "replica_count"] == 2
     assert r.loc["a", "region_count"] == 3
-    assert r.loc["a", "replica_locations"] == "uksouth, westus2"
+    assert list(r.loc["a", "replica_locations"]) == ["uksouth", "westus2"]
     assert r.loc["b", "replica_count"] == 0
-    assert r.loc["b", "replica_locations"] == ""
-    assert r.loc["a", "primary_location"] == "eastus"
+    assert list(r.loc["b", "replica_locations"]) == []
+    assert r.loc["a", "location"] == "eastus"
+
+
+def test_replicas_join_like_the_tables():
+    """Counts are Int64, the home region is `location`, replica regions a list like group_ids."""
+    t = tables_of(make_registry("a", replicas=["westus2"]), make_registry("b"))
+    r = analysis.replicas(t)
+    assert r["region_count"].dtype == "Int64"
+    assert r["replica_count"].dtype == "Int64"
+    assert r["replica_locations"].dtype == t.pe_connections["group_ids"].dtype
+    assert "primary_location" not in r.columns
+    joined = r.merge(t.registries[["registry_id", "location"]], on="registry_id")
+    assert len(joined) == 2
+    assert analysis.replicas(mf.RegistryTables.empty())["replica_locations"].dtype == (
+        t.pe_connections["group_ids"].dtype
+    )
 
 
 def test_replication_matrix_marks_primary_and_replicas():
@@ -107,7 +122,7 @@ def test_public_access_without_endpoint_is_high():
     t = tables_of(make_registry("open", public="Enabled"))
     f = analysis.exposure(t)
     assert f[["name", "finding", "severity"]].astype(str).values.tolist() == [
-        ["open", "public_network_access_without_private_endpoint", "high"]
+        ["open", "public_network_access_without_approved_private_endpoint", "high"]
     ]
     assert "0 private endpoint connection(s), none Approved" in f.loc[0, "detail"]
 
@@ -115,7 +130,7 @@ def test_public_access_without_endpoint_is_high():
 def test_public_access_with_only_pending_endpoint_is_high_and_pending_is_medium():
     t = tables_of(make_registry("half", public="Enabled", pe_states=["Pending", "Rejected"]))
     assert findings_of(t, "half") == {
-        "public_network_access_without_private_endpoint": "high",
+        "public_network_access_without_approved_private_endpoint": "high",
         "private_endpoint_pending": "medium",
         "private_endpoint_rejected": "medium",
     }
@@ -127,7 +142,7 @@ def test_public_access_with_only_pending_endpoint_is_high_and_pending_is_medium(
 @pytest.mark.parametrize("public", ["Disabled", None])
 def test_disabled_or_unknown_public_access_is_not_flagged(public):
     t = tables_of(make_registry("closed", public=public))
-    assert "public_network_access_without_private_endpoint" not in findings_of(t, "closed")
+    assert "public_network_access_without_approved_private_endpoint" not in findings_of(t, "closed")
 
 
 def test_case_insensitive_values():

@@ -35,7 +35,7 @@ SEVERITY = pd.CategoricalDtype(["info", "low", "medium", "high"], ordered=True)
 """Ordered severities, least to most severe: ``findings.severity >= "medium"`` works."""
 
 FINDINGS: dict[str, tuple[str, str]] = {
-    "public_network_access_without_private_endpoint": (
+    "public_network_access_without_approved_private_endpoint": (
         "high",
         "Public network access is Enabled and no private endpoint is Approved: the registry "
         "is reachable from the internet only.",
@@ -122,7 +122,7 @@ def exposure(tables: RegistryTables, backing: BackingTables | None = None) -> pd
 
     Findings (see :data:`FINDINGS` for the full list and ``docs/analysis.md`` for why):
 
-    - ``public_network_access_without_private_endpoint`` (high): public network access is
+    - ``public_network_access_without_approved_private_endpoint`` (high): public network access is
       Enabled and no private endpoint connection is Approved;
     - ``storage_blob_public_access`` (high): a storage account allows blob public access;
     - ``private_endpoint_pending|rejected|disconnected|timeout`` (medium);
@@ -151,7 +151,7 @@ def exposure(tables: RegistryTables, backing: BackingTables | None = None) -> pd
     parts.append(
         _findings(
             open_regs,
-            "public_network_access_without_private_endpoint",
+            "public_network_access_without_approved_private_endpoint",
             "publicNetworkAccess=Enabled; "
             + n_pe.astype(str).reset_index(drop=True)
             + " private endpoint connection(s), none Approved",
@@ -199,7 +199,7 @@ def exposure(tables: RegistryTables, backing: BackingTables | None = None) -> pd
     parts.append(_per_registry(user_acr, _account_label(user_acr, "acr_name"), "user_created_acr"))
 
     found = pd.concat(parts, ignore_index=True).assign(resource_id=pd.NA)
-    info = registry_info(tables).rename(columns={"primary_location": "location"})
+    info = registry_info(tables)
     found = found.merge(info, on="registry_id", how="left")
     if backing is not None:
         accounts = backing_findings(tables, backing)

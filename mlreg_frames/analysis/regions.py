@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..schema import pandas_dtype
 from ..tables import RegistryTables
 from .ids import norm_resource_id
 from .regionnames import region_id
@@ -55,7 +56,8 @@ def norm_region(values: pd.Series) -> pd.Series:
 def registry_info(tables: RegistryTables) -> pd.DataFrame:
     """One row per registry: the columns that name it, and its home region normalised.
 
-    Columns: ``registry_id, name, subscription_id, resource_group, primary_location``.
+    Columns: ``registry_id, name, subscription_id, resource_group, location`` (the home
+    region, named as in the registries table, so the frame joins like the tables).
     """
     reg = tables.registries
     return pd.DataFrame(
@@ -64,7 +66,7 @@ def registry_info(tables: RegistryTables) -> pd.DataFrame:
             "name": reg["name"],
             "subscription_id": reg["subscription_id"],
             "resource_group": reg["resource_group"],
-            "primary_location": norm_region(reg["location"]),
+            "location": norm_region(reg["location"]),
         }
     )
 
@@ -83,7 +85,7 @@ def registry_regions(tables: RegistryTables) -> pd.DataFrame:
             "location": norm_region(tables.regions["location"]),
         }
     ).dropna(subset=["location"])
-    info = registry_info(tables)
+    info = registry_info(tables).rename(columns={"location": "primary_location"})
     without = info[~info["registry_id"].isin(regions["registry_id"])]
     fallback = pd.DataFrame(
         {"registry_id": without["registry_id"], "location": without["primary_location"]}
@@ -139,29 +141,30 @@ def region_summary(tables: RegistryTables) -> pd.DataFrame:
 def replicas(tables: RegistryTables) -> pd.DataFrame:
     """One row per registry: its home region, how many regions it replicates to, and which.
 
-    Columns: ``registry_id, name, subscription_id, primary_location, region_count,
-    replica_count, replica_locations`` (a comma-separated, sorted string).
+    Columns: ``registry_id, name, subscription_id, location`` (the home region, as in the
+    registries table), ``region_count, replica_count`` (``Int64``, like the tables' counts) and
+    ``replica_locations``: the other regions, sorted, as a list column (the dtype of
+    ``pe_connections.group_ids``; an empty list for none).
 
     Example::
 
         >>> replicas(tables).sort_values("replica_count").tail(3)   # doctest: +SKIP
     """
     rr = registry_regions(tables)
-    reps = rr[~rr["is_primary"]]
-    agg = pd.DataFrame(
+    reps = rr[~rr["is_primary"].fillna(False)]
+    counts = pd.DataFrame(
         {
             "region_count": rr.groupby("registry_id").size(),
             "replica_count": reps.groupby("registry_id").size(),
-            "replica_locations": reps.groupby("registry_id")["location"].agg(
-                lambda s: ", ".join(sorted(s))
-            ),
         }
     )
+    where = reps.groupby("registry_id")["location"].agg(lambda s: sorted(s.dropna()))
     out = registry_info(tables).drop(columns="resource_group")
-    out = out.merge(agg, left_on="registry_id", right_index=True, how="left")
-    out["region_count"] = out["region_count"].fillna(0).astype("int64")
-    out["replica_count"] = out["replica_count"].fillna(0).astype("int64")
-    out["replica_locations"] = out["replica_locations"].astype("string").fillna("")
+    out = out.merge(counts, left_on="registry_id", right_index=True, how="left")
+    for column in ("region_count", "replica_count"):
+        out[column] = out[column].fillna(0).astype("Int64")
+    lists = [where.get(rid, []) for rid in out["registry_id"]]
+    out["replica_locations"] = pd.Series(lists, index=out.index, dtype=pandas_dtype("string_list"))
     return out.reset_index(drop=True)
 
 
@@ -280,9 +283,8 @@ def cost_drivers(tables: RegistryTables) -> pd.DataFrame:
     )[mrg_id.notna().to_numpy()]
     out = _stack([accounts, endpoints, mrg])
     out["resource_id"] = norm_resource_id(out["resource_id"]).astype("string")
-    info = replicas(tables)[
-        ["registry_id", "name", "subscription_id", "primary_location", "replica_count"]
-    ]
+    info = replicas(tables)[["registry_id", "name", "subscription_id", "location", "replica_count"]]
+    info = info.rename(columns={"location": "primary_location"})
     out = out.merge(info, on="registry_id", how="left")
     # a private endpoint without a location of its own bills where the registry lives
     out["location"] = out["location"].fillna(out["primary_location"])

@@ -84,7 +84,7 @@ PRIMARY, REPLICA = "#1f4e79", "#7fb3d5"
 STORAGE, ACR = "#2874a6", "#b9770e"
 
 FINDING_LABELS = {
-    "public_network_access_without_private_endpoint": "public access, no approved PE",
+    "public_network_access_without_approved_private_endpoint": "public access, no approved PE",
     "storage_blob_public_access": "blob public access allowed",
     "private_endpoint_pending": "private endpoint pending",
     "private_endpoint_rejected": "private endpoint rejected",
