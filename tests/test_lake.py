@@ -171,7 +171,7 @@ def test_a_new_column_merges_and_older_snapshots_read_with_nulls(tmp_path, two_r
 
 @pytest.mark.parametrize(
     ("selector", "message"),
-    [("latest", "no committed snapshot"), ("1999-01-01", "no single snapshot")],
+    [("latest", "no committed snapshot"), ("1999-01-01", "no snapshot as of 1999-01-01")],
 )
 def test_read_errors_say_what_to_do(tmp_path, two_runs, selector, message, monkeypatch):
     root = tmp_path / "lake"

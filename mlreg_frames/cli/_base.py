@@ -107,13 +107,30 @@ def _debug_option() -> click.Option:
 def one_line(text: str) -> str:
     """``text`` with its lines joined by ``" | "``: an error message fit for one stderr line.
 
+    A native stack dump that a library appended (lines ``0: <unknown>``, ``1: ...``, as
+    delta-rs does) is dropped: ``--debug`` shows it with the traceback.
+
     Example::
 
         >>> one_line("a failed\\n  details\\n")
         'a failed | details'
+        >>> one_line("Kernel error: bad\\n   0: <unknown>\\n  1: clone3\\n   at x.c:1:0")
+        'Kernel error: bad'
+        >>> one_line("open failed: bad -> 0: <unknown> -> 1: clone3; check the path")
+        'open failed: bad; check the path'
     """
-    parts = [" ".join(line.split()) for line in str(text).splitlines()]
+    parts = []
+    for line in str(text).splitlines():
+        if _STACK_START.match(line):
+            break
+        parts.append(" ".join(_JOINED_STACK.sub("", line).split()))
     return " | ".join(part for part in parts if part)
+
+
+# The first frame of a native stack dump: "   0: <unknown>", "0: std::backtrace", ... (also
+# inside a line a library already joined: "... -> 0: <unknown> -> 1: ...").
+_STACK_START = re.compile(r"^\s*0: \S")
+_JOINED_STACK = re.compile(r" -> 0: \S.*?(?=; |$)")
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -157,7 +174,13 @@ _NETWORK_ERRNOS = frozenset(
 
 
 class _Group(click.Group):
-    """A click group whose commands all take ``--debug`` and whose errors are one line."""
+    """A click group whose commands all take ``--debug`` and whose errors are one line.
+
+    Its sub-groups (``lake``) are of this class too, so ``lake repair ROOT --debug`` works as
+    the README promises for every ``CMD ... --debug``.
+    """
+
+    group_class = type  # click: sub-groups made with @group.group() are of this class
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         if not any(p.name == "debug" for p in cmd.params):

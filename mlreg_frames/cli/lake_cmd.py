@@ -9,21 +9,33 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import pandas as pd
 
 from ._base import handle_errors, main
+from ._text import cells, fit, pad, plural
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["parse_storage_options", "storage_options_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_WIDTH = 60
+_COLUMNS = 100
+"""What a terminal shows without wrapping: the default width of ``snapshots`` and ``diff``."""
+
+_MIN_CELL = 5
+# The narrowest a diff column gets before every column shrinks alike: the values (JSON of whole
+# rows) give way first, the field names last (`public_network_access` stays readable).
+_FLOORS = {
+    "before": 12, "after": 12, "key": 14, "registry": 14, "field": 22, "table": 10, "change": 10
+}  # fmt: skip
 
 # The snapshots table in 100 columns: the id, rows per table (short headers), failed scopes.
 _NARROW = {
@@ -76,18 +88,54 @@ def storage_options_option(func: F) -> F:
     )(func)
 
 
-def _short(frame: pd.DataFrame) -> str:
-    """The changes for a terminal: registry names as ARM spells them, long texts cut."""
+def _short(frame: pd.DataFrame, width: int | None = _COLUMNS) -> str:
+    """The changes for a terminal: registry names as ARM spells them, every row within
+    ``width`` columns (the widest columns cut with "…"; keys from the left, since their end
+    tells rows apart), or every value in full with ``width=None``."""
     shown = frame.copy()
     tail = shown.pop("registry_id").str.rpartition("/")[2]
     named = shown.pop("name").fillna(tail) if "name" in shown else tail
     shown.insert(0, "registry", named)
-    for col in shown.columns:
-        text = shown[col].astype("string")
-        long = text.str.len() > _WIDTH
-        cut = "…" + text.str[-(_WIDTH - 1) :] if col == "key" else text.str[: _WIDTH - 1] + "…"
-        shown[col] = text.where(~long.fillna(False), cut).fillna("")
-    return shown.to_string(index=False)
+    texts = {col: shown[col].astype("string").fillna("").tolist() for col in shown.columns}
+    sizes = {col: max(cells(v) for v in [col, *values]) for col, values in texts.items()}
+    if width is not None:
+        room = width - (len(sizes) - 1)  # one space between columns
+        for floors in (_FLOORS, {}):  # values give way first; field names stay whole if they can
+            while sum(sizes.values()) > room:
+                slack = {c: sizes[c] - floors.get(c, _MIN_CELL) for c in sizes}
+                widest = max(slack, key=lambda c: slack[c])
+                if slack[widest] <= 0:
+                    break
+                sizes[widest] -= 1
+    rows = [[fit(v, sizes[c], left=c == "key") for v in texts[c]] for c in shown.columns]
+    lines = [list(shown.columns), *zip(*rows, strict=True)]
+    return "\n".join(
+        " ".join(pad(v, sizes[c]) for c, v in zip(shown.columns, line, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def _snapshot(value: str | None) -> str | int | None:
+    """A ``--from`` / ``--to`` value as :func:`mlreg_frames.lake.read` takes it: ``-1``, ``-2``
+    are positions from the latest; anything else an id, a unique prefix, a time or 'latest'."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text == "all":
+        raise click.BadParameter(
+            "a diff compares two single snapshots, not 'all'; pass an id or a unique prefix "
+            "(from `mlreg-frames snapshots ROOT`), a time, a position (-2) or 'latest'"
+        )
+    if text.startswith("-") and text[1:].isdigit():
+        return int(text)
+    return text
+
+
+def _picked(option: str, given: str | int | None, sid: str) -> str | None:
+    """A line saying which snapshot a time picked (None when the value named it plainly)."""
+    if given is None or isinstance(given, int) or given == "latest" or sid.startswith(given):
+        return None
+    return f"{option} {given}: snapshot {sid}, the last one as of then"
 
 
 @main.command("snapshots")
@@ -97,19 +145,30 @@ def _short(frame: pd.DataFrame) -> str:
 @click.option("--wide", is_flag=True, help="Show every column (wider than 100 characters).")
 @handle_errors
 def snapshots_cmd(root: str, storage_option: tuple[str, ...], as_json: bool, wide: bool) -> None:
-    """List the committed snapshots of the lake at ROOT (a folder or abfss:// URL)."""
+    """List the committed snapshots of the lake at ROOT (a folder or abfss:// URL).
+
+    A table of the lake that cannot be opened (a damaged Delta log) is named on stderr.
+    """
     from .. import lake
 
-    frame = lake.snapshots(root, storage_options=parse_storage_options(storage_option))
+    options = parse_storage_options(storage_option)
+    frame = lake.snapshots(root, storage_options=options)
     if as_json:
-        click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
+        # ISO times to the microsecond, as the ids are
+        click.echo(frame.to_json(orient="records", date_format="iso", date_unit="us", indent=1))
     elif frame.empty:
         click.echo(f"no snapshots in {root}")
     elif wide:
         click.echo(frame.to_string(index=False))
     else:
         click.echo(frame[list(_NARROW)].rename(columns=_NARROW).to_string(index=False))
-        click.echo(f"{len(frame)} snapshots; rows per table; --wide for every column")
+        click.echo(f"{plural(len(frame), 'snapshot')}; rows per table; --wide for every column")
+    for table, error in lake.unreadable_tables(root, storage_options=options).items():
+        click.echo(
+            f"warning: table {table} of the lake is unreadable, so no snapshot can be read "
+            f"until it is restored from a copy: {error}",
+            err=True,
+        )
 
 
 @main.command("diff")
@@ -118,44 +177,77 @@ def snapshots_cmd(root: str, storage_option: tuple[str, ...], as_json: bool, wid
     "--from",
     "from_",
     metavar="SNAPSHOT",
-    help="Old snapshot (id, unique prefix or time); default: the one before --to.",
+    help="Old snapshot: an id, a unique prefix, a time (the snapshot as of then), a position "
+    "(-2: the one before the latest) or latest; default: the one before --to.",
 )
 @click.option(
-    "--to", "to", metavar="SNAPSHOT", default="latest", show_default=True, help="New snapshot."
+    "--to",
+    "to",
+    metavar="SNAPSHOT",
+    default="latest",
+    show_default=True,
+    help="New snapshot (as --from; -1 is the latest).",
 )
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write every change with full values to FILE.parquet or FILE.csv.",
 )
+@click.option("--wide", is_flag=True, help="Show every value in full (rows wider than 100).")
 @storage_options_option
 @handle_errors
 def diff_cmd(
-    root: str, from_: str | None, to: str, out: Path | None, storage_option: tuple[str, ...]
+    root: str,
+    from_: str | None,
+    to: str,
+    out: Path | None,
+    wide: bool,
+    storage_option: tuple[str, ...],
 ) -> None:
     """Print what changed between two snapshots of the lake at ROOT.
 
-    With assets in both snapshots (`fetch --assets --lake`), asset versions added, removed,
-    archived, unarchived or unknown (a list that failed) are listed too.
+    A time in --from / --to picks the snapshot as of then (the last one taken at or before
+    it) and says which. With assets in both snapshots (`fetch --assets --lake`), asset
+    versions added, removed, archived, unarchived or unknown (a list that failed) are listed
+    too.
     """
     from .. import lake
 
     if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
         raise click.BadParameter("use a .parquet or .csv file name", param_hint="'--out'")
+    try:
+        old, new = _snapshot(from_), _snapshot(to)
+    except click.BadParameter as exc:
+        exc.param_hint = "'--from'" if (from_ or "").strip() == "all" else "'--to'"
+        raise
     changes = lake.diff_snapshots(
-        root, from_, to, storage_options=parse_storage_options(storage_option)
+        root, old, new, storage_options=parse_storage_options(storage_option)
     )
+    for option, given, sid in (
+        ("--from", old, changes.attrs["from"]),
+        ("--to", new, changes.attrs["to"]),
+    ):
+        if (line := _picked(option, given, sid)) is not None:
+            click.echo(line)
     span = f"from {changes.attrs['from']} to {changes.attrs['to']}"
     if changes.empty:
         click.echo(f"no changes {span}")
     else:
         counts = changes.groupby("change").size().to_dict()
         summary = ", ".join(f"{n} {c}" for c, n in counts.items())
-        click.echo(f"{len(changes)} changes {span} ({summary})")
-        click.echo(_short(changes))
+        head = f"{plural(len(changes), 'change')} {span} ({summary})"
+        click.echo(
+            head
+            if wide or cells(head) <= _COLUMNS
+            else f"{head[: -len(summary) - 3]}:\n  {summary}"
+        )
+        click.echo(_short(changes, None if wide else _COLUMNS))
+        if not wide:
+            click.echo("long values cut to fit 100 columns; --wide or --out FILE for all of them")
     note = str(changes.attrs.get("assets", ""))
     if note.startswith("not compared"):
-        click.echo(f"asset versions {note}")
+        text = f"asset versions {note}"
+        click.echo(text if wide else textwrap.fill(text, _COLUMNS, break_on_hyphens=False))
     if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -167,7 +259,7 @@ def diff_cmd(
             raise click.ClickException(
                 f"cannot write {out}: {exc.strerror or exc}; pick another --out file"
             ) from exc
-        click.echo(f"wrote {len(changes)} changes to {out}")
+        click.echo(f"wrote {plural(len(changes), 'change')} to {out}")
 
 
 def _minutes(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -222,7 +314,7 @@ def vacuum_cmd(
         storage_options=parse_storage_options(storage_option),
     )
     verb = "would remove" if dry_run else "removed"
-    click.echo(f"{verb} {len(removed)} items" + "".join(f"\n  {p}" for p in removed))
+    click.echo(f"{verb} {plural(len(removed), 'item')}" + "".join(f"\n  {p}" for p in removed))
 
 
 @main.group("lake")
@@ -240,7 +332,7 @@ def migrate_cmd(old: Path, new: str, storage_option: tuple[str, ...]) -> None:
     from .. import lake
 
     copied = lake.migrate(old, new, storage_options=parse_storage_options(storage_option))
-    click.echo(f"copied {len(copied)} snapshots from {old} to {new}")
+    click.echo(f"copied {plural(len(copied), 'snapshot')} from {old} to {new}")
     for sid in copied:
         click.echo(f"  {sid}")
 
@@ -276,6 +368,6 @@ def repair_cmd(
         storage_options=parse_storage_options(storage_option),
     )
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} the rows of {len(repaired)} uncommitted snapshots")
+    click.echo(f"{verb} the rows of {plural(len(repaired), 'uncommitted snapshot')}")
     for sid in repaired:
         click.echo(f"  {sid}")

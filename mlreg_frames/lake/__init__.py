@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .assetdiff import ASSET_CHANGES, diff_assets
 from .diff import CHANGES, DIFF_COLUMNS, NATURAL_KEYS, diff
+from .health import unreadable_tables
 from .layout import (
     LAYOUT,
     LEDGER,
@@ -61,5 +62,6 @@ __all__ = [
     "repair",
     "snapshot_id",
     "snapshots",
+    "unreadable_tables",
     "vacuum",
 ]

@@ -187,9 +187,24 @@ def _extra_delta(before: str | None, after: str | None) -> tuple[str | None, str
     return pick(a), pick(b)
 
 
-def _row_json(row: pd.Series, fields: list[str], suffix: str) -> str:
-    values = {f: row[f + suffix] for f in fields if not _null(row[f + suffix])}
-    return json.dumps(values, sort_keys=True)
+def _row_json(row: pd.Series, fields: list[str], suffix: str, table: schema.Table) -> str:
+    """An added or removed child row as JSON, each value of its own JSON type: booleans,
+    integers and lists stay what they are (the texts of :func:`_texts` are for comparing)."""
+    kinds = {c.name: c.kind for c in table.columns}
+    values: dict[str, Any] = {}
+    for f in fields:
+        value = row[f + suffix]
+        if _null(value):
+            continue
+        kind = kinds.get(f)
+        if kind == "bool":
+            value = value == "true"
+        elif kind == "int":
+            value = int(value)
+        elif kind == "string_list":
+            value = json.loads(value)
+        values[f] = value
+    return json.dumps(values, sort_keys=True, ensure_ascii=False)
 
 
 def _table_changes(name: str, old: pd.DataFrame, new: pd.DataFrame) -> list[dict[str, Any]]:
@@ -201,7 +216,7 @@ def _table_changes(name: str, old: pd.DataFrame, new: pd.DataFrame) -> list[dict
     is_child = name != "registries"
     for _, row in merged[merged["_merge"] != "both"].iterrows():
         side, change = ("_old", "removed") if row["_merge"] == "left_only" else ("_new", "added")
-        text = _row_json(row, fields, side) if is_child else None
+        text = _row_json(row, fields, side, table) if is_child else None
         rows.append(
             {
                 "registry_id": row["registry_id"],

@@ -100,20 +100,45 @@ def resolve(store: LakeStore, ids: Sequence[str], wanted: Any) -> str:
     if isinstance(wanted, int) and not isinstance(wanted, bool):
         if -len(ids) <= wanted < len(ids):
             return ids[wanted]
+        raise LakeError(
+            f"no snapshot at position {wanted} in {store.root}: it holds {len(ids)} (positions "
+            f"{-len(ids)} to -1 from the latest, 0 to {len(ids) - 1} from the first)",
+            root=store.root,
+            snapshot=str(wanted),
+        )
     elif wanted == "latest":
         return ids[-1]
     elif isinstance(wanted, str) and wanted in ids:
         return wanted
-    elif isinstance(wanted, str) and len(match := [i for i in ids if i.startswith(wanted)]) == 1:
-        return match[0]
+    elif isinstance(wanted, str) and (match := [i for i in ids if i.startswith(wanted)]):
+        if len(match) == 1:
+            return match[0]
+        raise LakeError(
+            f"{wanted!r} is the start of {len(match)} snapshots in {store.root} ({match[0]} "
+            f"... {match[-1]}); give more of the id, or a time with hours to take the one "
+            "as of then",
+            root=store.root,
+            snapshot=wanted,
+        )
     elif isinstance(wanted, (str, datetime, pd.Timestamp)):
+        sid = None
         with contextlib.suppress(LakeError):
-            if (sid := snapshot_id(wanted)) in ids:
-                return sid
+            sid = snapshot_id(wanted)
+        if sid is not None:
+            # a time: the snapshot as of then, i.e. the last one taken at or before it
+            if earlier := [i for i in ids if i <= sid]:
+                return earlier[-1]
+            raise LakeError(
+                f"no snapshot as of {wanted} in {store.root}: the first is {ids[0]}; pass a "
+                "later time, an id or a unique prefix from `mlreg-frames snapshots ROOT`",
+                root=store.root,
+                snapshot=str(wanted),
+            )
     shown = ", ".join(ids[-5:])
     raise LakeError(
         f"no single snapshot {wanted!r} in {store.root} (latest: {shown}); pass an id or a "
-        "unique prefix from `mlreg-frames snapshots ROOT`, 'latest' or 'all'",
+        "unique prefix from `mlreg-frames snapshots ROOT`, a time, a position (-1 is the "
+        "latest) or 'latest'",
         root=store.root,
         snapshot=str(wanted),
     )
@@ -219,9 +244,10 @@ def read(
 
     Args:
         root: the lake root (folder or ``abfss://`` URL).
-        snapshot: ``"latest"``; an id, a unique prefix of one (``"2025-06-01"``), a time or
-            a position (``-2`` is the one before the latest) for one snapshot; ``"all"`` or
-            a list of those for several.
+        snapshot: ``"latest"``; an id, a unique prefix of one (``"2025-06-01"``), a time (the
+            snapshot as of then: the last one taken at or before it) or a position (``-2`` is
+            the one before the latest) for one snapshot; ``"all"`` or a list of those for
+            several.
         storage_options: delta-rs options (see :mod:`mlreg_frames.lake.store`).
 
     Returns:

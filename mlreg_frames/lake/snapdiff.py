@@ -59,6 +59,13 @@ def diff_snapshots(
         >>> diff_snapshots("out/lake")                              # doctest: +SKIP
         >>> diff_snapshots("out/lake", "2025-06-01", "2025-06-08")  # doctest: +SKIP
     """
+    for side, value in (("old", old), ("new", new)):
+        if isinstance(value, str) and value == "all":
+            raise LakeError(
+                f"a diff compares two single snapshots, so {side}= cannot be 'all'; pass an id, "
+                "a unique prefix, a time, a position (-2) or 'latest'",
+                snapshot=value,
+            )
     store = LakeStore(root, storage_options)
     ids = committed(store)[SNAPSHOT_COLUMN].tolist()
     to_id = resolve(store, ids, new)

@@ -132,14 +132,26 @@ def _is_storage_error(exc: Exception) -> bool:
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _QUERY = re.compile(r"\?[^\s]*")
+# The first line of a native stack dump that delta-rs appends to some errors ("   0: <unknown>",
+# "  12: start_thread"): it and all that follows are frames, shown with --debug only.
+_FRAME = re.compile(r"^\s*\d+: \S")
 
 
-def _detail(exc: Exception) -> str:
-    """An error of delta-rs on one line: its chain of causes, no colours, no URL queries
-    (which may hold a SAS), cut to a readable length."""
-    lines = (_ANSI.sub("", line).strip(" ↳\t") for line in str(exc).splitlines())
-    text = " -> ".join(line for line in lines if line)
-    text = _QUERY.sub("?…", text)
+def _detail(exc: BaseException) -> str:
+    """An error of delta-rs on one line: its chain of causes, no stack frames, no colours, no
+    URL queries (which may hold a SAS), cut to a readable length.
+
+        >>> _detail(Exception("Kernel error: bad log\\n   0: <unknown>\\n  1: clone3\\n at x.c:1"))
+        'Kernel error: bad log'
+    """
+    kept: list[str] = []
+    for raw in str(exc).splitlines():
+        if _FRAME.match(raw):
+            break
+        line = _ANSI.sub("", raw).strip(" ↳\t")
+        if line:
+            kept.append(line)
+    text = _QUERY.sub("?…", " -> ".join(kept))
     return text if len(text) <= 500 else text[:499] + "…"
 
 
@@ -236,10 +248,15 @@ class LakeStore:
         except Exception as exc:
             if not _is_storage_error(exc):
                 raise
+            detail = _detail(exc)
+            todo = (
+                "its Delta log (_delta_log) is damaged: restore the broken commit file from a copy"
+                if "json error" in detail.lower()
+                else "check that the location exists, is a lake, and that the credentials allow "
+                "reading and writing"
+            )
             raise LakeError(
-                f"lake {self.root!r}: {action} failed: {type(exc).__name__}: {_detail(exc)}; "
-                "check that the location exists, is a lake, and that the credentials allow "
-                "reading and writing",
+                f"lake {self.root!r}: {action} failed: {type(exc).__name__}: {detail}; {todo}",
                 root=self.root,
                 snapshot=snapshot,
             ) from exc
