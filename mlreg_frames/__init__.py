@@ -8,13 +8,15 @@ Example::
     tables.registries.head()
     tables.to_parquet("out/")
 
-The heavy or optional parts (fetching, plots, widgets, the lake) load on first use.
+Everything but the exceptions loads on first use (``mf.flatten`` imports pandas then), so
+``import mlreg_frames`` and ``mlreg-frames --help`` stay quick.
 """
 
 import importlib as _importlib
+import sys as _sys
+import types as _types
 import typing as _typing
 
-from .assettables import AssetTables, read_assets
 from .errors import (
     ArmError,
     CostExportError,
@@ -31,13 +33,17 @@ from .errors import (
     ParquetSetError,
     SchemaError,
 )
-from .flatten import flatten, flatten_assets
-from .pages import read_pages
-from .tables import RegistryTables, read_parquet
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AssetTables": "mlreg_frames.assettables",
+    "read_assets": "mlreg_frames.assettables",
+    "flatten": "mlreg_frames.flatten",
+    "flatten_assets": "mlreg_frames.flatten",
+    "read_pages": "mlreg_frames.pages",
+    "RegistryTables": "mlreg_frames.tables",
+    "read_parquet": "mlreg_frames.tables",
     "fetch_backing": "mlreg_frames.sources.backing",
     "fetch_assets": "mlreg_frames.sources.assets",
     "fetch_registries": "mlreg_frames.sources.fetch",
@@ -77,15 +83,18 @@ __all__ = [
 
 if _typing.TYPE_CHECKING:
     from .analysis.costs import read_cost_export
+    from .assettables import AssetTables, read_assets
+    from .flatten import flatten, flatten_assets
+    from .pages import read_pages
     from .sources.assets import fetch_assets
     from .sources.backing import fetch_backing
     from .sources.fetch import fetch_registries
+    from .tables import RegistryTables, read_parquet
     from .widgets import explore
 
 
 def __getattr__(name: str) -> object:
-    """Import ``fetch_registries``, ``fetch_backing``, ``fetch_assets``, ``read_cost_export`` and
-    ``explore`` on first use."""
+    """Import a public name (:data:`_LAZY`) on first use."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mlreg_frames' has no attribute {name!r}")
@@ -97,3 +106,17 @@ def __getattr__(name: str) -> object:
 def __dir__() -> list[str]:
     """The public names only (``__all__``): what tab completion and ``dir()`` show."""
     return sorted(__all__)
+
+
+class _Package(_types.ModuleType):
+    """This package, whose public ``flatten`` function shares its name with the subpackage
+    ``mlreg_frames.flatten``: importing the subpackage (which Python records as an attribute
+    of the parent) must not replace the function."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _LAZY and isinstance(value, _types.ModuleType):
+            return  # the subpackage stays in sys.modules; the attribute stays the function
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package

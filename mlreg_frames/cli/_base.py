@@ -30,8 +30,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import click
-import requests
 
+from .. import __version__
 from ..errors import MlregFramesError, NotRegistriesWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -143,7 +143,9 @@ def describe_os_error(exc: OSError) -> str:
         >>> describe_os_error(ConnectionRefusedError(111, "Connection refused"))
         'network error: Connection refused; check the address, the network and any proxy'
     """
-    if isinstance(exc, (requests.RequestException, socket.gaierror, TimeoutError)) or (
+    requests = sys.modules.get("requests")  # not imported: exc is none of its errors
+    http_error = requests.RequestException if requests is not None else ()
+    if isinstance(exc, (http_error, socket.gaierror, TimeoutError)) or (
         isinstance(exc, ConnectionError) or exc.errno in _NETWORK_ERRNOS
     ):
         return (
@@ -182,10 +184,41 @@ class _Group(click.Group):
 
     group_class = type  # click: sub-groups made with @group.group() are of this class
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, tuple[str, str]] = {}
+        """Name -> (module that defines the command, its one-line help): imported on use."""
+
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         if not any(p.name == "debug" for p in cmd.params):
             cmd.params.append(_debug_option())
+        lazy = self.lazy_commands.get(name or cmd.name or "")
+        if lazy is not None and cmd.short_help is None:
+            cmd.short_help = lazy[1]
         super().add_command(cmd, name)
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        lazy = self.lazy_commands.get(cmd_name)
+        if cmd_name not in self.commands and lazy is not None:
+            import importlib
+
+            importlib.import_module(lazy[0])  # the module adds its commands to this group
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help`` from :attr:`lazy_commands`, importing no command."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy_commands and name not in self.commands:
+                rows.append((name, self.lazy_commands[name][1]))
+            elif (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(formatter.width)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(  # type: ignore[override]
         self,
@@ -285,7 +318,9 @@ def _fail(line: str, code: int, exc: BaseException) -> NoReturn:
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="mlreg-frames")
+# the version the package declares, not importlib.metadata's (a scan of every installed
+# distribution: seconds on a busy machine); tests/test_cli_help.py checks that they agree
+@click.version_option(version=__version__, prog_name="mlreg-frames")
 @click.option(
     "--debug",
     is_flag=True,

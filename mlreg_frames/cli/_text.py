@@ -15,9 +15,13 @@ Example::
 
 from __future__ import annotations
 
+import textwrap
 import unicodedata
 
-__all__ = ["cells", "fit", "pad", "plural"]
+__all__ = ["COLUMNS", "cells", "fit", "pad", "plural", "wrap"]
+
+COLUMNS = 100
+"""The width the CLI's own lines keep to (``--wide`` options show more)."""
 
 
 def _width(ch: str) -> int:
@@ -58,3 +62,18 @@ def plural(n: int, word: str) -> str:
     ('1 request', '3 requests')
     """
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def wrap(text: str, width: int = COLUMNS) -> str:
+    """``text`` broken at spaces into lines of at most ``width`` columns, the next ones
+    indented by two (ids and paths are never split).
+
+        >>> print(wrap("skipped /subscriptions/s: subscription x is Disabled", 30))
+        skipped /subscriptions/s:
+          subscription x is Disabled
+    """
+    if cells(text) <= width:
+        return text
+    return textwrap.fill(
+        text, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+    )

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from ..emulator.server import ArmEmulator
+from ..sources.auth import is_loopback
 from ._base import handle_errors, main
 from ._options import COUNT, PORT_OR_ANY, FiniteFloat, NonEmpty
 
@@ -62,8 +64,6 @@ def emulator_command(
     """
     if fleet is not None and pages is not None:
         raise click.UsageError("pass --fleet or --pages, not both")
-    from ..emulator.server import ArmEmulator  # here, so that --help stays quick
-
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -89,10 +89,10 @@ def emulator_command(
         f"{len(arm.subscriptions)} subscriptions); Ctrl-C stops it"
     )
     # no Azure sign-in against the emulator: --token-env takes any token (or the --token)
-    value = "the --token" if token else "any value"
+    value = "'<the --token>'" if token else "x"
+    click.echo("fetch from it without Azure sign-in (--token-env VAR, VAR holding any token):")
     click.echo(
-        f"fetch from it: MLREG_TOKEN=x mlreg-frames fetch --endpoint {arm.endpoint} "
-        f"--token-env MLREG_TOKEN --out out/ (no Azure sign-in; MLREG_TOKEN: {value})"
+        f"  TOKEN={value} mlreg-frames fetch --endpoint {arm.endpoint} --token-env TOKEN --out out/"
     )
     sys.stdout.flush()
     try:
@@ -105,6 +105,4 @@ def emulator_command(
 
 def _is_loopback_host(host: str) -> bool:
     """``127.0.0.1``, ``[::1]``, ``localhost``: addresses only this machine reaches."""
-    from ..sources.auth import is_loopback
-
     return is_loopback(host.strip("[]"))

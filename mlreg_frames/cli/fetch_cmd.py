@@ -39,6 +39,7 @@ from ..sources.limits import DEFAULT_MAX_PAGE_BYTES, DEFAULT_MAX_PAGES, DEFAULT_
 from ..tables import RegistryTables
 from ._base import debug_enabled, handle_errors, main, one_line
 from ._options import COUNT, FiniteFloat, HttpUrl, NonEmpty
+from ._text import plural, wrap
 from .lake_cmd import parse_storage_options, storage_options_option
 from .summary import cost_summary, findings_summary, summary
 
@@ -61,10 +62,11 @@ _OUT = click.Path(file_okay=False, path_type=Path)
 
 
 def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
+    """One entry per failed or skipped scope, wrapped within 100 columns."""
     for row in tables.fetch_errors.itertuples(index=False):
         status = "" if pd.isna(row.http_status) else f" {row.http_status}"
         code = "" if pd.isna(row.error_code) else f" {row.error_code}"
-        click.echo(f"{row.outcome}{status}{code} {row.scope}: {row.message}", err=err)
+        click.echo(wrap(f"{row.outcome}{status}{code} {row.scope}: {row.message}"), err=err)
 
 
 @main.command("fetch")
@@ -252,9 +254,12 @@ def fetch_command(
     failed = int((errors["outcome"] == "failed").sum())
     scopes = len(tables.provenance.get("scopes", []))
     click.echo(
-        f"fetched {len(tables.registries):,} registries from {scopes - failed} of {scopes} "
-        f"scopes; wrote {_tables_written(tables)} to {out}"
+        wrap(
+            f"fetched {len(tables.registries):,} registries from {scopes - failed} of "
+            f"{plural(scopes, 'scope')}{_subscriptions_read(tables)}"
+        )
     )
+    click.echo(wrap(f"wrote {len(tables.counts())} tables to {out} ({_tables_written(tables)})"))
     if run_dir is not None:
         click.echo(
             f"saved the raw pages to {run_dir} (`mlreg-frames flatten {run_dir}` rebuilds the "
@@ -293,18 +298,30 @@ def fetch_command(
 
 
 def _tables_written(tables: RegistryTables) -> str:
-    """``9 tables (7 + fetch_errors with 1 row + subscriptions with 3 rows)``: the count of
-    the files written, explained."""
-
-    def rows(n: int) -> str:
-        return f"{n:,} row" + ("" if n == 1 else "s")
-
+    """``7 + fetch_errors with 1 row + subscriptions with 3 rows``: the count of the files
+    written, explained."""
     plain = len(tables.counts(include_errors=False))
     return (
-        f"{len(tables.counts())} tables ({plain} + fetch_errors with "
-        f"{rows(len(tables.fetch_errors))} + subscriptions with "
-        f"{rows(len(tables.subscriptions))})"
+        f"{plain} + fetch_errors with {plural(len(tables.fetch_errors), 'row')} + "
+        f"subscriptions with {plural(len(tables.subscriptions), 'row')}"
     )
+
+
+def _subscriptions_read(tables: RegistryTables) -> str:
+    """`` (subscriptions: Contoso Prod, Contoso Dev; skipped: Legacy)``: the subscriptions
+    by display name and the fetch's outcome, within one line (names cut beyond three)."""
+    subs = tables.subscriptions
+    if subs.empty:
+        return ""
+    names = subs["display_name"].fillna(subs["subscription_id"]).astype(str)
+    parts = []
+    for outcome, label in (("fetched", "subscriptions"), ("failed", "failed"),
+                           ("skipped", "skipped")):  # fmt: skip
+        chosen = names[(subs["outcome"] == outcome).fillna(False).to_numpy()].tolist()
+        if chosen:
+            more = f" and {len(chosen) - 3} more" if len(chosen) > 3 else ""
+            parts.append(f"{label}: {', '.join(chosen[:3])}{more}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 SIGN_IN_HINT = (
@@ -397,7 +414,8 @@ def demo_command(out: Path, source: str) -> None:
     write_backing(backing, out)
     via = "Resource Graph" if source == "graph" else "ARM"
     click.echo(
-        f"fetched from {via} over HTTP in {requests_served} requests; wrote the tables to {out}"
+        f"fetched from {via} over HTTP in {plural(requests_served, 'request')}; wrote the "
+        f"tables to {out}"
     )
     _print_errors(tables, err=False)
     click.echo("\n" + summary(tables))

@@ -66,6 +66,11 @@ def report_command(
         from ..plots import save_overview
     except ModuleNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
+    if not any(source.glob("*.parquet")) and _holds_pages(source):
+        raise click.ClickException(
+            f"{source} holds saved ARM pages, not tables; flatten them first: "
+            f"`mlreg-frames flatten {source} --out OUT`, then `mlreg-frames report --from OUT`"
+        )
     tables = read_parquet(source)
     frame = None
     if costs is not None:
@@ -74,3 +79,9 @@ def report_command(
         )
     written = save_overview(tables, out, costs=frame, dpi=dpi, title=title)
     click.echo(f"wrote {written} ({len(tables.registries):,} registries)")
+
+
+def _holds_pages(folder: Path) -> bool:
+    """Whether ``folder`` looks like saved pages (``*.json`` / ``*.ndjson`` files, at any depth:
+    ``fetch --raw`` writes one subfolder per run)."""
+    return any(folder.rglob("*.json")) or any(folder.rglob("*.ndjson"))

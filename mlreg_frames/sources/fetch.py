@@ -141,8 +141,10 @@ class Scope:
 class _Progress:
     """A tqdm bar over scopes with pages, registries, retries and failures as postfix.
 
-    The bar appears with the first page received, not before: a fetch that fails at once
-    (no network, a refused endpoint) prints its one-line error and nothing else.
+    The bar appears with the first page received once every scope is known (subscriptions
+    are listed page by page while the first scopes are already read), so its total is right
+    from the start; a fetch that fails at once (no network, a refused endpoint) prints its
+    one-line error and nothing else.
     """
 
     def __init__(self, enabled: bool):
@@ -152,6 +154,7 @@ class _Progress:
         self._bar: Any = None
         self._total = 0
         self._done = 0
+        self._listed = False
 
     def _bump(self, scopes: int = 0, done: int = 0, **counts: int) -> None:
         with self._lock:
@@ -160,7 +163,7 @@ class _Progress:
             self._total += scopes
             self._done += done
             if self._bar is None:
-                if not (self._enabled and self.counts["pages"]):
+                if not (self._enabled and self.counts["pages"] and self._listed):
                     return
                 from tqdm.auto import tqdm
 
@@ -176,6 +179,12 @@ class _Progress:
 
     def scope_added(self) -> None:
         self._bump(scopes=1)
+
+    def all_added(self) -> None:
+        """Every scope is known: the bar may show its total."""
+        with self._lock:
+            self._listed = True
+        self._bump()
 
     def scope_done(self, future: Future) -> None:
         # A scope the walker leaves out is counted by left_out(), once the walk is over.
@@ -377,8 +386,8 @@ def _subscription_entry(entry: object, rows: list[dict]) -> tuple[Scope | None, 
     if state.lower() in SKIPPED_STATES:
         name = entry.get("displayName")
         message = (
-            f"subscription {name if isinstance(name, str) and name else sub} is {state}: "
-            "not listed; re-enable it or ignore this row"
+            f"subscription {name if isinstance(name, str) and name else sub} is {state}, so "
+            "its registries were not read; re-enable it to fetch them"
         )
         rows.append(_error_row(Scope(sub), "skipped", None, message))
         return None, False
@@ -645,6 +654,7 @@ def fetch_registries(
                 seen.add(scope)
                 bar.scope_added()
                 runner.submit(scope)
+        bar.all_added()
         runner.drain()
         walker.close()  # every batch handed over is walked: the results are complete
         outcome.update(dict.fromkeys(runner.scopes, "fetched"))  # empty scopes are not kept
