@@ -34,7 +34,7 @@ _MIN_CELL = 5
 # The narrowest a diff column gets before every column shrinks alike: the values (JSON of whole
 # rows) give way first, the field names last (`public_network_access` stays readable).
 _FLOORS = {
-    "before": 12, "after": 12, "key": 14, "registry": 14, "field": 22, "table": 10, "change": 10
+    "registry": 18, "key": 12, "before": 11, "after": 11, "field": 21, "table": 10, "change": 10
 }  # fmt: skip
 
 # The snapshots table in 100 columns: the id, rows per table (short headers), failed scopes.
