@@ -103,3 +103,22 @@ def test_plural_and_wrap() -> None:
     assert max(len(line) for line in lines) <= 100
     assert all(line.startswith("  ") for line in lines[1:])
     assert wrap("short") == "short"
+
+
+def test_a_failed_subscription_is_named(tmp_path: Path) -> None:
+    from mlreg_frames.emulator import Fault
+
+    dev = "e5121482-3929-4d22-a255-accb1a466884"  # "Contoso ML Development" in the sample
+    with ArmEmulator(token="t") as arm:
+        arm.add_fault(Fault("forbidden", match=f"/subscriptions/{dev}/"))
+        args = ["fetch", "--endpoint", arm.endpoint, "--token-env", "TOKEN", "--no-progress"]
+        shown = CliRunner().invoke(
+            main, [*args, "--out", str(tmp_path), "--max-attempts", "1"], env={"TOKEN": "t"}
+        )
+    assert shown.exit_code == 2, shown.output
+    said = " ".join(shown.stderr.split())
+    assert f"failed 403 AuthorizationFailed /subscriptions/{dev} (Contoso ML Development):" in said
+    # within 100 columns, but an id or URL longer than a line is never split
+    assert all(len(line) <= 100 or " " not in line.strip() for line in shown.stderr.splitlines())
+    assert widest(shown.stdout) <= 100
+    assert "failed: Contoso ML Development" in " ".join(shown.stdout.split())

@@ -62,11 +62,18 @@ _OUT = click.Path(file_okay=False, path_type=Path)
 
 
 def _print_errors(tables: RegistryTables, *, err: bool = True) -> None:
-    """One entry per failed or skipped scope, wrapped within 100 columns."""
+    """One entry per failed or skipped scope, wrapped within 100 columns; a subscription is
+    named by its display name too, unless the message already does."""
+    subs = tables.subscriptions.dropna(subset=["display_name"])
+    names = dict(zip(subs["subscription_id"].str.lower(), subs["display_name"], strict=True))
     for row in tables.fetch_errors.itertuples(index=False):
         status = "" if pd.isna(row.http_status) else f" {row.http_status}"
         code = "" if pd.isna(row.error_code) else f" {row.error_code}"
-        click.echo(wrap(f"{row.outcome}{status}{code} {row.scope}: {row.message}"), err=err)
+        sub = "" if pd.isna(row.subscription_id) else str(row.subscription_id).lower()
+        name = names.get(sub)
+        named = f" ({name})" if name and name not in str(row.message) else ""
+        line = f"{row.outcome}{status}{code} {row.scope}{named}: {row.message}"
+        click.echo(wrap(line), err=err)
 
 
 @main.command("fetch")
