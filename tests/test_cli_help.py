@@ -48,6 +48,13 @@ def test_help_lists_every_command_with_its_whole_line() -> None:
     assert max(len(row) for row in lines) <= 80
 
 
+def test_lake_help_lists_its_commands_whole() -> None:
+    shown = CliRunner().invoke(main, ["lake", "--help"], terminal_width=80)
+    commands = shown.output.split("Commands:", 1)[1].strip().splitlines()
+    assert [line.split()[0] for line in commands] == ["migrate", "optimize", "repair"]
+    assert "..." not in shown.output.split("Commands:", 1)[1]
+
+
 def test_every_lazy_command_loads_and_is_listed() -> None:
     assert list(COMMANDS) == sorted(COMMANDS)
     for name, (module, line) in COMMANDS.items():

@@ -322,7 +322,7 @@ def lake_group() -> None:
     """Maintain a lake: migrate an old one, optimize, repair."""
 
 
-@lake_group.command("migrate")
+@lake_group.command("migrate", short_help="Copy a lake of the 0.1 marker format into a Delta lake.")
 @click.argument("old", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("new")
 @storage_options_option
@@ -337,7 +337,9 @@ def migrate_cmd(old: Path, new: str, storage_option: tuple[str, ...]) -> None:
         click.echo(f"  {sid}")
 
 
-@lake_group.command("optimize")
+@lake_group.command(
+    "optimize", short_help="Compact the small files of every table, month by month."
+)
 @click.argument("root")
 @storage_options_option
 @handle_errors
@@ -349,7 +351,7 @@ def optimize_cmd(root: str, storage_option: tuple[str, ...]) -> None:
     click.echo(done[["table", "files_before", "files_after"]].to_string(index=False))
 
 
-@lake_group.command("repair")
+@lake_group.command("repair", short_help="Delete the rows of snapshots a crashed writer left.")
 @click.argument("root")
 @_older_than_option
 @click.option("--dry-run", is_flag=True, help="List the snapshots, delete nothing.")
