@@ -94,9 +94,15 @@ if _typing.TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> object:
-    """Import a public name (:data:`_LAZY`) on first use."""
+    """Import a public name (:data:`_LAZY`), or a submodule (``mf.lake``), on first use."""
     module = _LAZY.get(name)
     if module is None:
+        if not name.startswith("_"):
+            try:
+                return _importlib.import_module(f"{__name__}.{name}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{__name__}.{name}":
+                    raise
         raise AttributeError(f"module 'mlreg_frames' has no attribute {name!r}")
     value = getattr(_importlib.import_module(module), name)
     globals()[name] = value

@@ -89,3 +89,19 @@ def test_debug_is_taken_after_every_command(tmp_path, args: list[str]) -> None:
     assert "No such option" not in shown.output
     assert shown.exit_code == 1  # the lake does not exist: a clean error, with a traceback
     assert "does not exist" in shown.output or "not a lake" in shown.output
+
+
+def test_the_package_exports_lazily_and_flatten_stays_the_function() -> None:
+    probe = (
+        "import sys, mlreg_frames as mf\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'pyarrow', 'numpy'}))\n"
+        "import mlreg_frames.flatten.engine\n"
+        "print(callable(mf.flatten), mf.flatten.__module__, mf.lake.__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.splitlines() == [
+        "[]",
+        "True mlreg_frames.flatten.engine mlreg_frames.lake",
+    ], done.stdout
