@@ -27,15 +27,9 @@ Example::
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.context
 import os
-import sys
-import threading
 import warnings
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -47,7 +41,7 @@ from .._gc import paused_gc
 from ..errors import FlattenError, NotRegistriesWarning
 from ..pages import Page, SubscriptionsPage
 from ..tables import RegistryTables
-from . import frames
+from . import frames, pool
 from .subscriptions import subscriptions_frame
 from .walk import Ctx, Rows, parse_arm_id, walk_registry
 
@@ -114,13 +108,13 @@ def flatten(
         items: an iterable of :class:`~mlreg_frames.pages.Page` (from ``read_pages``), page
             dicts (``{"value": [...], "nextLink": ...}``), registry dicts, or a mix.
         provenance: merged into the returned tables' ``provenance``.
-        workers: processes that parse and flatten page files side by side. ``None`` (the
-            default) uses every core when the input is page files not parsed yet, at least
-            :data:`PARALLEL_MIN_BYTES` in all, and the process can fork safely (Linux, no
-            other thread running, so not inside a Jupyter kernel); ``1`` never starts a
-            process; ``N`` asks for N processes (spawned where forking is not safe: then
-            call it under ``if __name__ == "__main__":`` in a script). The result is the
-            same either way.
+        workers: processes that parse and flatten page files side by side, this one
+            included. ``None`` (the default) uses every core (at most 8) when the input is
+            page files not parsed yet, at least :data:`PARALLEL_MIN_BYTES` in all; ``1``
+            never starts a process; ``N`` asks for N. Workers are fresh interpreters
+            (``python -m mlreg_frames.flatten.worker``), never forks of this process, so
+            threads, Jupyter kernels and scripts without a main guard are all safe (see
+            :mod:`mlreg_frames.flatten.pool`). The result is the same either way.
         strict: refuse input that is not registries. An item whose ``id`` is a
             well-formed ARM id of another resource type (``/subscriptions/<id>``, a
             workspace, ...) or whose ``type`` names another type is skipped with one
@@ -154,10 +148,8 @@ def flatten(
     n_workers = _worker_count(items, workers)
     with paused_gc():
         chunks = _chunks(items)
-        if n_workers > 1:
-            with ProcessPoolExecutor(n_workers, mp_context=_mp_context()) as pool:
-                paths = [[p.path for p in c] for c, _ in chunks]
-                results = list(pool.map(_flatten_files, paths, [strict] * len(paths)))
+        if n_workers > 1 and len(chunks) > 1:
+            results = pool.run(chunks, _flatten_chunk, strict, n_workers)
         else:
             results = [_flatten_chunk(chunk, offset, strict) for chunk, offset in chunks]
         warn_skipped(sum(r[3] for r in results), stacklevel=3)
@@ -296,12 +288,6 @@ def _flatten_chunk(items: list[Any], offset: int, strict: bool = False) -> _Resu
     return frames.build_arrow(seen.values()), len(items), api_versions, skipped
 
 
-def _flatten_files(paths: list[Path], strict: bool = False) -> _Result:
-    """Worker process: parse and walk a run of page files."""
-    with paused_gc():
-        return _flatten_chunk([Page.from_file(path) for path in paths], 0, strict)
-
-
 def _merge(results: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
     """Concatenate the runs' tables, keeping each registry only from the last run holding it.
 
@@ -338,34 +324,7 @@ def _worker_count(items: list[Any], workers: int | None) -> int:
     if any(size is None for size in sizes):
         return 1  # only unparsed page files are worth shipping to another process
     if workers is None:
-        # Chosen for the caller only where forking is safe: a spawned worker re-imports the
-        # caller's __main__, which a script without a main guard does not survive.
-        if not _can_fork() or sum(s or 0 for s in sizes) < PARALLEL_MIN_BYTES:
+        if not pool.can_start_workers() or sum(s or 0 for s in sizes) < PARALLEL_MIN_BYTES:
             return 1
         workers = min(os.cpu_count() or 1, 8)
     return max(1, workers)
-
-
-def _os_threads() -> int:
-    """Threads of this process as the OS counts them (native ones too: Arrow's pool, Rust
-    runtimes such as deltalake's), which ``threading`` does not see; 0 when unknown."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return 0
-
-
-def _can_fork() -> bool:
-    """Fork is fast (nothing to re-import) and safe here: Linux, and no other thread running,
-    Python's or native (a fork copies locks other threads hold; Python 3.12+ warns)."""
-    return sys.platform == "linux" and threading.active_count() == 1 and _os_threads() == 1
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    """fork where safe; else forkserver (children forked from a clean single-threaded server)
-    where the platform has it, else spawn."""
-    if _can_fork():
-        return multiprocessing.get_context("fork")
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("forkserver")
-    return multiprocessing.get_context("spawn")

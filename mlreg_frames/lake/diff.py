@@ -13,7 +13,11 @@ table              a row is the same row when it has the same...
 ``identities``     (``kind``, ``resource_id``), else (``kind``, ``principal_id``)
 ``pe_connections`` ``connection_id``
 ``tags``           (``source``, ``key``)
+``subscriptions``  ``subscription_id`` (its rows have no ``registry_id``)
 =================  ===========================================================
+
+``subscriptions`` are compared only when both sides have some: an older lake or pages
+without ``_subscriptions.json`` have none, which means "not known", not "all removed".
 
 ARM ids and locations are compared case-insensitively (ARM ids are), list positions are not
 compared at all, and ``extra`` (payload keys the schema does not model) is compared as JSON,
@@ -301,6 +305,35 @@ def _names(*sides: RegistryTables) -> dict[str, str]:
     return names
 
 
+def _subscription_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[dict[str, Any]]:
+    """Changes of the ``subscriptions`` table, keyed by ``subscription_id`` (no registry)."""
+    if old.empty or new.empty:
+        return []
+    table = schema.ALL_TABLES["subscriptions"]
+    sides = []
+    for frame in (old, new):
+        frame = frame.reset_index(drop=True)
+        out = pd.DataFrame(_texts(frame, table), index=frame.index)
+        out["_key"] = out["subscription_id"].str.lower()
+        out["registry_id"] = ""  # one group: the table is not per registry
+        sides.append(out.dropna(subset=["_key"]).drop_duplicates("_key", keep="last"))
+    rows = _table_changes("subscriptions", sides[0], sides[1])
+    for row in rows:
+        row["registry_id"] = None
+    return rows
+
+
+def _subscription_names(*sides: RegistryTables) -> dict[str, str]:
+    """subscription_id -> display name, from the first side that names it."""
+    names: dict[str, str] = {}
+    for tables in sides:
+        frame = tables.subscriptions
+        for sub, name in zip(frame["subscription_id"], frame["display_name"], strict=True):
+            if isinstance(sub, str) and isinstance(name, str):
+                names.setdefault(sub.lower(), name)
+    return names
+
+
 def diff(old: RegistryTables, new: RegistryTables) -> pd.DataFrame:
     """The changes from ``old`` to ``new``: one row per registry, child row or field changed.
 
@@ -309,7 +342,9 @@ def diff(old: RegistryTables, new: RegistryTables) -> pd.DataFrame:
 
     Returns:
         A frame with :data:`DIFF_COLUMNS` (strings): ``registry_id``, ``name`` (the
-        registry's name as ARM returned it, from ``new``, else ``old``), ``table``, ``change``
+        registry's name as ARM returned it, from ``new``, else ``old``; for a
+        ``subscriptions`` row, null registry, the subscription's display name and its id
+        as ``key``), ``table``, ``change``
         (see :data:`CHANGES`), ``key`` (the child row's natural key as text, null for
         ``registries``), ``field`` (for ``changed``), ``before`` and ``after`` (the values
         as text; for an added or removed child row, its fields as a JSON object). The
@@ -355,9 +390,12 @@ def diff(old: RegistryTables, new: RegistryTables) -> pd.DataFrame:
             name, _prepared(name, old[name], keep), _prepared(name, new[name], keep)
         )
         rows += found
+    rows += _subscription_changes(old.subscriptions, new.subscriptions)
     frame = pd.DataFrame(rows, columns=[c for c in DIFF_COLUMNS if c != "name"])
     frame.insert(1, "name", frame["registry_id"].map(_names(new, old)))
-    order = {name: i for i, name in enumerate(schema.TABLES)}
+    subs = frame["table"] == "subscriptions"
+    frame.loc[subs, "name"] = frame.loc[subs, "key"].map(_subscription_names(new, old))
+    order = {name: i for i, name in enumerate((*schema.TABLES, "subscriptions"))}
     frame = frame.assign(_t=frame["table"].map(order)).sort_values(
         ["registry_id", "_t", "key", "field", "change"], na_position="first", kind="stable"
     )

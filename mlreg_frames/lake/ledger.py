@@ -30,7 +30,15 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import LakeError
-from .layout import LEDGER, LEDGER_SCHEMA, PARTITION_COLUMN, SNAPSHOT_COLUMN, month_of
+from .layout import (
+    LEDGER,
+    LEDGER_SCHEMA,
+    PARTITION_COLUMN,
+    SNAPSHOT_COLUMN,
+    TABLE_PROPERTIES,
+    USER_METADATA,
+    month_of,
+)
 from .store import LakeStore
 
 if TYPE_CHECKING:
@@ -119,10 +127,14 @@ def append_row(
                     mode="append",
                     partition_by=[PARTITION_COLUMN],
                     schema_mode="merge",
+                    configuration=TABLE_PROPERTIES if table is None else None,
                     storage_options=store.options or None if table is None else None,
                     commit_properties=dl.CommitProperties(
                         max_commit_retries=0,
-                        custom_metadata={"mlreg_frames.snapshot": row[SNAPSHOT_COLUMN]},
+                        custom_metadata={
+                            USER_METADATA: row[SNAPSHOT_COLUMN],
+                            "mlreg_frames.snapshot": row[SNAPSHOT_COLUMN],
+                        },
                     ),
                 )
             return row

@@ -26,7 +26,16 @@ import pyarrow.compute as pc
 
 from ..errors import LakeError
 from . import ledger as ledger_mod
-from .layout import ABORTED, CLAIMED, COMMITTED, DATA_TABLES, LEDGER, SNAPSHOT_COLUMN, month_of
+from .layout import (
+    ABORTED,
+    CLAIMED,
+    COMMITTED,
+    DATA_TABLES,
+    LEDGER,
+    SNAPSHOT_COLUMN,
+    TABLE_PROPERTIES,
+    month_of,
+)
 from .read import require_lake
 from .store import LakeStore
 from .write import _abort
@@ -103,8 +112,10 @@ def optimize(
     """Compact each table's small files (one per append) into few large ones, per month.
 
     Readers, raw ones included, see the same rows; the replaced files stay on storage for
-    time travel until :func:`vacuum` removes them. Returns one row per table: ``files_before``,
-    ``files_after``, ``files_added``, ``files_removed``.
+    time travel until :func:`vacuum` removes them. Tables created by an older version get
+    :data:`~mlreg_frames.lake.layout.TABLE_PROPERTIES` (a checkpoint every 10 commits) here.
+    Returns one row per table: ``files_before``, ``files_after``, ``files_added``,
+    ``files_removed``.
 
     Example::
 
@@ -118,6 +129,9 @@ def optimize(
         if table is None:
             continue
         with store.errors(f"optimizing {name}"):
+            have = table.metadata().configuration
+            if any(have.get(k) != v for k, v in TABLE_PROPERTIES.items()):
+                table.alter.set_table_properties(dict(TABLE_PROPERTIES))
             before = len(table.file_uris())
             metrics = table.optimize.compact()
             after = len(store.open(name).file_uris())  # type: ignore[union-attr]

@@ -51,19 +51,34 @@ from .layout import (
     DATA_TABLES,
     PARTITION_COLUMN,
     SNAPSHOT_COLUMN,
+    TABLE_PROPERTIES,
+    USER_METADATA,
+    list_twins,
     month_of,
     parse_snapshot_id,
     snapshot_id,
 )
 from .store import LakeStore
 
-__all__ = ["append"]
+__all__ = ["append", "commit_metadata", "with_twins"]
 
 _DATA_ATTEMPTS = 20
 
 
+def with_twins(arrow: pa.Table, columns: tuple[schema.Column, ...]) -> pa.Table:
+    """``arrow`` with the scalar twin of each list column (see :data:`.layout.TWIN_SUFFIX`)
+    right after it: JSON array text that SQL engines without array support read."""
+    for column, twin in list_twins(columns).items():
+        values = arrow.column(column).to_pylist()
+        texts = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+        at = arrow.schema.get_field_index(column) + 1
+        arrow = arrow.add_column(at, twin, pa.array(texts, pa.string()))
+    return arrow
+
+
 def _table_arrow(name: str, frame: pd.DataFrame, sid: str) -> pa.Table:
     arrow = to_arrow(name, frame).replace_schema_metadata(None)
+    arrow = with_twins(arrow, schema.table(name).columns)
     rows = arrow.num_rows
     arrow = arrow.add_column(0, SNAPSHOT_COLUMN, pa.array([sid] * rows, pa.string()))
     return arrow.add_column(1, PARTITION_COLUMN, pa.array([month_of(sid)] * rows, pa.string()))
@@ -87,12 +102,19 @@ def _backing_arrows(backing: BackingTables, sid: str) -> dict[str, pa.Table]:
         arrow = pa.Table.from_pandas(
             frame[list(table.column_names)], schema=pa.schema(fields), preserve_index=False
         ).replace_schema_metadata(None)
+        arrow = with_twins(arrow, table.columns)
         rows = arrow.num_rows
         arrow = arrow.add_column(0, SNAPSHOT_COLUMN, pa.array([sid] * rows, pa.string()))
         out[name] = arrow.add_column(
             1, PARTITION_COLUMN, pa.array([month_of(sid)] * rows, pa.string())
         )
     return out
+
+
+def commit_metadata(sid: str) -> dict[str, str]:
+    """What each commit of snapshot ``sid`` carries in its ``commitInfo``: ``userMetadata``
+    (shown by Spark's and Fabric's ``DESCRIBE HISTORY``) and ``mlreg_frames.snapshot``."""
+    return {USER_METADATA: sid, "mlreg_frames.snapshot": sid}
 
 
 def _write_table(store: LakeStore, name: str, arrow: pa.Table, sid: str) -> None:
@@ -107,10 +129,9 @@ def _write_table(store: LakeStore, name: str, arrow: pa.Table, sid: str) -> None
                     mode="append",
                     partition_by=[PARTITION_COLUMN],
                     schema_mode="merge",
+                    configuration=TABLE_PROPERTIES,  # used when the table is created
                     storage_options=store.options or None,
-                    commit_properties=dl.CommitProperties(
-                        custom_metadata={"mlreg_frames.snapshot": sid}
-                    ),
+                    commit_properties=dl.CommitProperties(custom_metadata=commit_metadata(sid)),
                 )
             return
         except LakeError as exc:
