@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .armsim import Answer, Fault
+from .changesim import ChangeModel
 
 if TYPE_CHECKING:
     from .armsim import ArmModel
@@ -164,6 +165,9 @@ class GraphModel:
         page_size: the most rows per page, whatever ``$top`` asks (ARG's own cap is 1,000).
         scope_limit: the most subscriptions a tenant or management-group query may cover.
         tenant_id: ``tenantId`` of the rows; default: the first identity's tenant.
+
+    ``changes`` (a :class:`~mlreg_frames.emulator.changesim.ChangeModel`, made on first use)
+    answers queries over ``resourcechanges``; replace it to serve a constructed history.
     """
 
     def __init__(
@@ -191,6 +195,19 @@ class GraphModel:
         self._used = 0
         self.queries: list[Any] = []
         """Every ``QueryRequest`` body received (after auth and quota), for tests."""
+        self._changes: ChangeModel | None = None
+
+    @property
+    def changes(self) -> ChangeModel:
+        """The ``resourcechanges`` records served (generated from the model on first use)."""
+        with self._lock:
+            if self._changes is None:
+                self._changes = ChangeModel(self.model)
+            return self._changes
+
+    @changes.setter
+    def changes(self, value: ChangeModel) -> None:
+        self._changes = value
 
     def _first_tenant(self) -> str:
         for reg in self.model.registries:
@@ -327,14 +344,15 @@ class GraphModel:
         text = request.get("query")
         backing = isinstance(text, str) and any(t in text.lower() for t in _BACKING_TYPES)
         containers = isinstance(text, str) and _SUBSCRIPTIONS_TYPE in text.lower()
+        changes = isinstance(text, str) and text.lstrip().lower().startswith("resourcechanges")
         if not isinstance(text, str) or (
-            _TYPE not in text.lower() and not backing and not containers
+            _TYPE not in text.lower() and not backing and not containers and not changes
         ):
             return _error(
                 400,
                 "InvalidQuery",
-                "The emulator answers the registries, backing-accounts and subscriptions "
-                "queries only.",
+                "The emulator answers the registries, backing-accounts, subscriptions and "
+                "resourcechanges queries only.",
             )
         options = request.get("options") or {}
         result_format = options.get("resultFormat", "objectArray")
@@ -352,7 +370,9 @@ class GraphModel:
             return scoped
         scope, cut = scoped
         wanted = set(scope)
-        if containers:
+        if changes:
+            rows = self.changes.rows(text, wanted)
+        elif containers:
             rows = [_container_row(sub, self.tenant_id) for sub in self.model.subscriptions
                     if str(sub.get("subscriptionId", "")).lower() in wanted]  # fmt: skip
         elif backing:
