@@ -38,7 +38,9 @@ from .tables import RegistryTables, read_parquet
 __version__ = "0.1.0"
 
 _LAZY = {
+    "changes": "mlreg_frames.lake.changelog",
     "fetch_backing": "mlreg_frames.sources.backing",
+    "fetch_changes": "mlreg_frames.sources.graphchanges",
     "fetch_assets": "mlreg_frames.sources.assets",
     "fetch_registries": "mlreg_frames.sources.fetch",
     "read_cost_export": "mlreg_frames.analysis.costs.read",
@@ -63,9 +65,11 @@ __all__ = [
     "RegistryTables",
     "SchemaError",
     "__version__",
+    "changes",
     "explore",
     "fetch_assets",
     "fetch_backing",
+    "fetch_changes",
     "fetch_registries",
     "flatten",
     "flatten_assets",
@@ -77,15 +81,17 @@ __all__ = [
 
 if _typing.TYPE_CHECKING:
     from .analysis.costs import read_cost_export
+    from .lake.changelog import changes
     from .sources.assets import fetch_assets
     from .sources.backing import fetch_backing
     from .sources.fetch import fetch_registries
+    from .sources.graphchanges import fetch_changes
     from .widgets import explore
 
 
 def __getattr__(name: str) -> object:
-    """Import ``fetch_registries``, ``fetch_backing``, ``fetch_assets``, ``read_cost_export`` and
-    ``explore`` on first use."""
+    """Import ``fetch_registries``, ``fetch_backing``, ``fetch_assets``, ``fetch_changes``,
+    ``changes``, ``read_cost_export`` and ``explore`` on first use."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mlreg_frames' has no attribute {name!r}")

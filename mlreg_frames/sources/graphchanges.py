@@ -11,8 +11,8 @@ it) and ``properties``; ``properties.changes`` is exploded in Python by
 
 ARG keeps change records for a limited time (14 days today). Nothing here assumes it: the
 oldest change actually returned is recorded (``ChangeSet.oldest``), and when the window asked
-for starts before it, ``ChangeSet.warnings`` says so (the lake, :func:`mlreg_frames.changes`,
-covers older spans).
+for starts more than :data:`WINDOW_SLACK` before it, ``ChangeSet.warnings`` says so (the lake,
+:func:`mlreg_frames.changes`, covers older spans).
 
 Example::
 
@@ -52,7 +52,7 @@ from .graphread import GRAPH_API_VERSION, problems, read_scope
 from .graphscope import MAX_SUBSCRIPTIONS_PER_REQUEST, MAX_TOP, graph_scopes
 from .limits import FetchLimits
 
-__all__ = ["CHANGE_TYPES_DEFAULT", "changes_query", "fetch_changes"]
+__all__ = ["CHANGE_TYPES_DEFAULT", "WINDOW_SLACK", "changes_query", "fetch_changes"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,10 @@ CHANGE_TYPES_DEFAULT = (
     "microsoft.containerregistry/registries",
 )
 """The resource types whose changes are asked for by default: registries and backing accounts."""
+
+WINDOW_SLACK = pd.Timedelta(days=1)
+"""How far the window may start before the oldest change returned without a warning (a quiet
+day is not a gap in ARG's records)."""
 
 _TYPE = re.compile(r"^[a-z0-9.]+(/[a-z0-9.]+)+$")
 
@@ -119,12 +123,12 @@ def _window_warnings(since: pd.Timestamp, oldest: pd.Timestamp | None, days: flo
             f"Resource Graph returned no change in the last {days:g} days; older changes (and "
             "changes ARG does not track) come from the lake: mlreg_frames.changes(lake=...)"
         ]
-    if since < oldest.floor("s"):
+    if since < oldest - WINDOW_SLACK:
         return [
-            f"the window asked for starts {since:%Y-%m-%d %H:%M} UTC, before the oldest change "
-            f"Resource Graph returned ({oldest:%Y-%m-%d %H:%M} UTC): ARG keeps change records "
-            "for a limited time (14 days today), so earlier changes may be missing; the lake "
-            "(mlreg_frames.changes(lake=...)) covers older spans"
+            f"the window asked for starts {since:%Y-%m-%d %H:%M} UTC, more than a day before "
+            f"the oldest change Resource Graph returned ({oldest:%Y-%m-%d %H:%M} UTC): ARG keeps "
+            "change records for a limited time (14 days today), so earlier changes may be "
+            "missing; the lake (mlreg_frames.changes(lake=...)) covers older spans"
         ]
     return []
 
