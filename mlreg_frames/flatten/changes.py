@@ -101,7 +101,7 @@ def _record(row: Mapping[str, Any], registry_of: Mapping[str, str]) -> tuple[dic
     if registry is None and rtype == REGISTRY_TYPE:
         registry = resource
     base = {
-        "change_id": str(row["id"]).lower(),
+        "change_id": escape_surrogates(str(row["id"]).lower()),
         "time": _text(attrs.get("timestamp")),
         "resource_id": resource,
         "registry_id": registry,
