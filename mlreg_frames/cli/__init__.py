@@ -21,6 +21,7 @@ for _module in (
     "emulator_cmd",
     "report_cmd",
     "lake_cmd",
+    "changes_cmd",
 ):
     try:
         import_module(f"{__name__}.{_module}")

@@ -7,7 +7,7 @@ storage accounts and container registries it serves, in ARG's row shape (``id``,
 with ``targetResourceId``, ``targetResourceType``, ``changeType``, ``changeAttributes`` and
 ``changes``), deterministically from the ids and ``now``:
 
-* a Create (no ``changes``) for every third registry, 12 days back;
+* a Create (no ``changes``) for every third registry, 13 days back;
 * an Update of several properties for every registry (``publicNetworkAccess`` to its current
   value, a tag added over the *string* ``"null"``, on every fourth a description cut at 1,024
   characters with ``isTruncated: "true"``), 1 to 10 days back;
@@ -136,7 +136,7 @@ def _registry_records(index: int, reg: Mapping[str, Any], now: datetime) -> list
     other = "Disabled" if access.lower() == "enabled" else "Enabled"
     out = []
     if index % 3 == 0:
-        out.append(change_record(rid, _REGISTRY, "Create", now - 12 * day - index * timedelta(
+        out.append(change_record(rid, _REGISTRY, "Create", now - 13 * day - index * timedelta(
             minutes=7)))  # fmt: skip
     changes: dict[str, dict[str, Any]] = {
         "properties.publicNetworkAccess": {"previousValue": other, "newValue": access},
