@@ -15,6 +15,8 @@ fleet), the way ARG does (see ``docs/fetch.md``):
 * paging: ``$top`` (1..1000, capped by ``page_size``), ``$skip`` (rows to skip first; a
   ``$skipToken`` overrides it) and an opaque ``$skipToken`` that is only valid with the same
   query and scopes;
+* ``resourcechanges`` queries: the change records of
+  :class:`~mlreg_frames.emulator.changesim.ChangeModel`, paged the same way;
 * ``resultFormat``: ``objectArray`` (the default: ``data`` is a list of row objects) or
   ``table`` (``data`` is ``{"columns": [{"name", "type"}], "rows": [[...]]}``);
 * throttling: ``x-ms-user-quota-remaining`` / ``-resets-after`` on every answer from a
@@ -54,6 +56,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .armsim import Answer, Fault
 from .changesim import ChangeModel
+from .graphrows import SUBSCRIPTIONS_TYPE, container_row, table_format
 
 if TYPE_CHECKING:
     from .armsim import ArmModel
@@ -71,22 +74,6 @@ DEFAULT_TENANT = "72f988bf-0000-4000-8000-00000000e0a1"
 
 _PATH = re.compile(r"^/providers/microsoft\.resourcegraph/resources/?$", re.I)
 _TYPE = "microsoft.machinelearningservices/registries"
-_SUBSCRIPTIONS_TYPE = "microsoft.resources/subscriptions"
-
-
-def _container_row(entry: dict[str, Any], tenant_id: str) -> dict[str, Any]:
-    """A Subscriptions - List entry as ARG's ``resourcecontainers`` row of it."""
-    sub = str(entry.get("subscriptionId", ""))
-    props = {k: entry[k] for k in ("state", "subscriptionPolicies", "authorizationSource")
-             if k in entry}  # fmt: skip
-    return {
-        "id": f"/subscriptions/{sub}",
-        "name": entry.get("displayName"),
-        "type": _SUBSCRIPTIONS_TYPE,
-        "tenantId": entry.get("tenantId", tenant_id),
-        "subscriptionId": sub,
-        "properties": props,
-    }
 
 
 _BACKING_TYPES = ("microsoft.storage/storageaccounts", "microsoft.containerregistry/registries")
@@ -134,22 +121,6 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 def _hms(seconds: float) -> str:
     whole = max(0, math.ceil(seconds))
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-_COLUMN_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
-                 (dict, "object"), (list, "array"))  # fmt: skip
-
-
-def _table(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Rows in ARG's ``table`` result format: the columns once, then one list per row."""
-    names = list(dict.fromkeys(key for row in rows for key in row))
-
-    def kind(name: str) -> str:
-        value = next((row[name] for row in rows if row.get(name) is not None), None)
-        return next((label for cls, label in _COLUMN_TYPES if isinstance(value, cls)), "object")
-
-    columns = [{"name": name, "type": kind(name)} for name in names]
-    return {"columns": columns, "rows": [[row.get(name) for name in names] for row in rows]}
 
 
 class GraphModel:
@@ -343,7 +314,7 @@ class GraphModel:
     def _query(self, request: dict[str, Any], path: str) -> Answer:
         text = request.get("query")
         backing = isinstance(text, str) and any(t in text.lower() for t in _BACKING_TYPES)
-        containers = isinstance(text, str) and _SUBSCRIPTIONS_TYPE in text.lower()
+        containers = isinstance(text, str) and SUBSCRIPTIONS_TYPE in text.lower()
         changes = isinstance(text, str) and text.lstrip().lower().startswith("resourcechanges")
         if not isinstance(text, str) or (
             _TYPE not in text.lower() and not backing and not containers and not changes
@@ -373,7 +344,7 @@ class GraphModel:
         if changes:
             rows = self.changes.rows(text, wanted)
         elif containers:
-            rows = [_container_row(sub, self.tenant_id) for sub in self.model.subscriptions
+            rows = [container_row(sub, self.tenant_id) for sub in self.model.subscriptions
                     if str(sub.get("subscriptionId", "")).lower() in wanted]  # fmt: skip
         elif backing:
             rows = self._backing_rows(text, wanted)
@@ -422,5 +393,5 @@ class GraphModel:
             state = json.dumps({"q": fingerprint, "skip": skip + size}).encode()
             body["$skipToken"] = base64.b64encode(state).decode()
         if result_format == "table":
-            body["data"] = _table(body["data"])
+            body["data"] = table_format(body["data"])
         return Answer(200, json.dumps(body).encode(), headers)
