@@ -97,6 +97,13 @@ def test_the_lake_alone_and_merged(arm: ArmEmulator, tmp_path: Path) -> None:
     assert "(lake)" in lines[1] and after[0]["name"] in lines[1]
     merged = _run(arm, "--lake", str(tmp_path / "lake"))
     assert merged.exit_code == 0 and ", 1 lake" in merged.stdout.splitlines()[-1]
+    total = int(merged.stdout.splitlines()[-1].split()[0].replace(",", ""))
+    kept = _run(arm, "--lake", str(tmp_path / "lake"), "--keep")
+    assert kept.exit_code == 0 and f"kept {total - 1:,} new" in kept.stderr
+    again = _run(arm, "--lake", str(tmp_path / "lake"), "--keep")
+    assert "kept 0 new" in again.stderr  # once per change id
+    assert len(lake.read_stored_changes(tmp_path / "lake")) == total - 1
+    assert "--lake" in _run(arm, "--keep").output
 
 
 def test_changes_text_cuts_every_cell() -> None:

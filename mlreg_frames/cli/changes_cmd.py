@@ -109,6 +109,8 @@ def _write(frame: pd.DataFrame, out: Path) -> None:
 @click.option("--management-group", "groups", multiple=True, type=NonEmpty(),
               help="Management group to ask (repeatable).")  # fmt: skip
 @click.option("--no-graph", is_flag=True, help="Do not ask Resource Graph (needs --lake).")
+@click.option("--keep", is_flag=True,
+              help="Keep the Resource Graph rows in the --lake (once per change id).")  # fmt: skip
 @click.option("--endpoint", type=HttpUrl(), default=None, help="ARM endpoint URL.")
 @click.option("--cloud", type=click.Choice(sorted(CLOUDS)), default=None, help="Cloud preset.")
 @click.option("--token-env", metavar="VAR", default=None,
@@ -125,6 +127,7 @@ def changes_command(
     subscriptions: tuple[str, ...],
     groups: tuple[str, ...],
     no_graph: bool,
+    keep: bool,
     endpoint: str | None,
     cloud: str | None,
     token_env: str | None,
@@ -137,7 +140,8 @@ def changes_command(
 
     Example: mlreg-frames changes --days 7 --lake out/lake --registry my-registry
     """
-    from ..lake.changelog import changes
+    from ..lake.changelog import changes, store_changes
+    from ..lake.layout import snapshot_id
     from ..lake.read import read as lake_read
     from ..sources.graphchanges import fetch_changes
     from ..tables import read_parquet
@@ -147,9 +151,14 @@ def changes_command(
         raise click.UsageError("pass --endpoint or --cloud, not both")
     if no_graph and lake_root is None:
         raise click.UsageError("--no-graph leaves nothing to read: pass --lake ROOT too")
+    if keep and (lake_root is None or no_graph):
+        raise click.UsageError("--keep stores Resource Graph rows in a lake: pass --lake ROOT "
+                               "and leave out --no-graph")  # fmt: skip
     if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
         raise click.BadParameter("use a .parquet or .csv file name", param_hint="'--out'")
     since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=days)
+    options = parse_storage_options(storage_option)
+    tables = read_parquet(source) if source is not None else None
     found = None
     if not no_graph:
         target = resolve_endpoint(endpoint, cloud)
@@ -158,17 +167,19 @@ def changes_command(
         quiet.setLevel(logging.ERROR)  # its warnings are printed below, once
         try:
             found = fetch_changes(
-            read_parquet(source) if source is not None else None, days=days,
-            subscription_ids=list(subscriptions) or None, management_groups=list(groups) or None,
-            credential=command_credential(target, token_env), endpoint=target,
+                tables, days=days, subscription_ids=list(subscriptions) or None,
+                management_groups=list(groups) or None,
+                credential=command_credential(target, token_env), endpoint=target,
             )  # fmt: skip
         finally:
             quiet.setLevel(level)
-    frame = changes(lake_root, since, graph=found, registry=registry,
-                    storage_options=parse_storage_options(storage_option))  # fmt: skip
-    tables = read_parquet(source) if source is not None else None
+    if keep and found is not None and lake_root is not None:
+        kept = store_changes(found, lake_root, snapshot_id(pd.Timestamp.now(tz="UTC")),
+                             storage_options=options)  # fmt: skip
+        click.echo(f"kept {kept:,} new Resource Graph change rows in {lake_root}", err=True)
+    frame = changes(lake_root, since, graph=found, registry=registry, storage_options=options)
     if tables is None and lake_root is not None:
-        tables = lake_read(lake_root, storage_options=parse_storage_options(storage_option))
+        tables = lake_read(lake_root, storage_options=options)
     regs = tables.registries.dropna(subset=["registry_id", "name"]) if tables is not None else None
     names = dict(zip(regs["registry_id"], regs["name"], strict=True)) if regs is not None else {}
     click.echo(changes_text(frame, wide=wide, names=names))
