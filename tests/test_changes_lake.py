@@ -71,6 +71,9 @@ def test_lake_rows_have_the_change_shape(tmp_path: Path) -> None:
     assert access[["old", "new", "change_type"]].values.tolist() == [[old, new, "Update"]]
     assert found["property"].str.startswith("tags[").sum() == 1
     assert lake.snapshot_changes(tmp_path, since=T1 + timedelta(seconds=1)).empty
+    assert lake.snapshot_changes(tmp_path, until=T1 - timedelta(seconds=1)).empty
+    pair = lake.diff_snapshots(tmp_path, as_changes=True)  # the same rows for one pair
+    pd.testing.assert_frame_equal(pair, found)
 
 
 def test_a_change_seen_by_both_appears_once_as_the_graph_row(tmp_path: Path) -> None:

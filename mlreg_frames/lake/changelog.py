@@ -49,7 +49,7 @@ from .layout import PARTITION_COLUMN, SNAPSHOT_COLUMN, month_of, parse_snapshot_
 from .read import committed, read
 from .store import LakeStore
 
-__all__ = ["GRAPH_CHANGES", "changes", "read_stored_changes", "snapshot_changes",
+__all__ = ["GRAPH_CHANGES", "changes", "lake_rows", "read_stored_changes", "snapshot_changes",
            "store_changes"]  # fmt: skip
 
 GRAPH_CHANGES = "graph_changes"
@@ -70,8 +70,9 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:24]
 
 
-def _lake_rows(found: pd.DataFrame, sid: str, previous: str) -> list[dict[str, Any]]:
-    """The change rows of one diff (from snapshot ``previous`` to ``sid``)."""
+def lake_rows(found: pd.DataFrame, sid: str, previous: str) -> list[dict[str, Any]]:
+    """The change rows of one :func:`~mlreg_frames.lake.diff` (from snapshot ``previous`` to
+    ``sid``), as dicts with the ``changes`` columns and ``_from``: the earlier snapshot's time."""
     when = parse_snapshot_id(sid)
     rows = []
     for row in found.astype(object).where(found.notna(), None).to_dict("records"):
@@ -101,6 +102,7 @@ def _lake_rows(found: pd.DataFrame, sid: str, previous: str) -> list[dict[str, A
 def snapshot_changes(
     root: str | os.PathLike[str],
     since: Any = None,
+    until: Any = None,
     *,
     storage_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
@@ -110,6 +112,7 @@ def snapshot_changes(
         root: the lake root.
         since: only changes first seen in snapshots after this time (None: every snapshot);
             the snapshot just before it is the baseline of the first diff.
+        until: only changes first seen in snapshots at or before this time (None: the latest).
 
     Returns:
         The ``changes`` frame (``source = "lake"``), newest first, with ``attrs["windows"]``:
@@ -126,13 +129,15 @@ def snapshot_changes(
     if start is not None:
         later = [i for i, sid in enumerate(ids) if parse_snapshot_id(sid) > start]
         first = max(1, later[0]) if later else len(ids)
-    pairs = [(ids[i - 1], ids[i]) for i in range(first, len(ids))]
+    end = _utc(until)
+    pairs = [(ids[i - 1], ids[i]) for i in range(first, len(ids))
+             if end is None or parse_snapshot_id(ids[i]) <= end]  # fmt: skip
     rows: list[dict[str, Any]] = []
     if pairs:
         wanted = sorted({sid for pair in pairs for sid in pair})
         stack = read(root, wanted, storage_options=storage_options)
         for old, new in pairs:
-            rows += _lake_rows(diff(stack.at(old), stack.at(new)), new, old)
+            rows += lake_rows(diff(stack.at(old), stack.at(new)), new, old)
     frame = pd.DataFrame(rows, columns=[*schema.CHANGES.column_names, "_from"])
     windows = dict(zip(frame["change_id"], frame["_from"], strict=True))
     out = sort_changes(schema.conform("changes", frame.drop(columns="_from")))
