@@ -44,7 +44,9 @@ _LAZY = {
     "read_pages": "mlreg_frames.pages",
     "RegistryTables": "mlreg_frames.tables",
     "read_parquet": "mlreg_frames.tables",
+    "changes": "mlreg_frames.lake.changelog",
     "fetch_backing": "mlreg_frames.sources.backing",
+    "fetch_changes": "mlreg_frames.sources.graphchanges",
     "fetch_assets": "mlreg_frames.sources.assets",
     "fetch_registries": "mlreg_frames.sources.fetch",
     "read_cost_export": "mlreg_frames.analysis.costs.read",
@@ -69,9 +71,11 @@ __all__ = [
     "RegistryTables",
     "SchemaError",
     "__version__",
+    "changes",
     "explore",
     "fetch_assets",
     "fetch_backing",
+    "fetch_changes",
     "fetch_registries",
     "flatten",
     "flatten_assets",
@@ -85,10 +89,12 @@ if _typing.TYPE_CHECKING:
     from .analysis.costs import read_cost_export
     from .assettables import AssetTables, read_assets
     from .flatten import flatten, flatten_assets
+    from .lake.changelog import changes
     from .pages import read_pages
     from .sources.assets import fetch_assets
     from .sources.backing import fetch_backing
     from .sources.fetch import fetch_registries
+    from .sources.graphchanges import fetch_changes
     from .tables import RegistryTables, read_parquet
     from .widgets import explore
 

@@ -19,15 +19,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import mlreg_frames as mf
+from mlreg_frames import schema
 from mlreg_frames.errors import ArmError
 from mlreg_frames.sources.auth import resolve_endpoint, token_scope
 
 pytestmark = pytest.mark.live
 
 CLOUD = os.environ.get("MLREG_FRAMES_CLOUD") or None
+ONE_DAY = pd.Timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +147,17 @@ def test_the_assets_of_one_subscription(subscription: str, credential: Any, tmp_
     assets.validate()
     assert set(assets.assets["registry_id"]) <= set(tables.registries["registry_id"])
     assert assets.provenance["throttled"] <= 0.01 * max(1, assets.provenance["requests"])
+
+
+def test_the_changes_of_one_subscription(subscription: str, credential: Any) -> None:
+    tables = mf.fetch_registries(subscription, credential=credential, cloud=CLOUD)
+    found = mf.fetch_changes(tables, days=14, credential=credential, cloud=CLOUD)
+    frame = found.changes
+    assert list(frame.columns) == list(schema.CHANGES.column_names)
+    assert (found.fetch_errors["outcome"] == "failed").sum() == 0
+    assert frame["source"].eq("graph").all() and frame["registry_id"].notna().all()
+    assert set(frame["change_type"].dropna()) <= {"Create", "Update", "Delete"}
+    assert not frame.duplicated(["change_id", "property"]).any()
+    if len(frame):  # ARG's window: nothing older than its retention comes back
+        assert found.oldest is not None and found.oldest >= found.since - ONE_DAY
+        assert frame["time"].notna().all()

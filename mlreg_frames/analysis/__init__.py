@@ -4,7 +4,8 @@
 :mod:`.regions` counts home and replica regions and the billed resources behind them, and
 :mod:`.costs` reads Azure cost exports and joins them onto registries, and :mod:`.contents`
 counts what each registry holds (models, environments, ... and their versions) and replicates,
-and :mod:`.contentcost` what each stored version costs in each region.
+and :mod:`.contentcost` what each stored version costs in each region, and
+:mod:`.changekinds` sorts change rows into network, regions, identity and other.
 
 Example::
 
@@ -18,6 +19,7 @@ Example::
 from __future__ import annotations
 
 from .backing import BACKING_FINDINGS, backing_exposure, backing_findings
+from .changekinds import CHANGE_KINDS, change_kind, change_kinds, changes_by_day
 from .contentcost import CONTENTS_COST_COLUMNS, CONTENTS_COST_FLAGS, contents_cost
 from .contents import CONTENTS_COLUMNS, contents
 from .costs import COST_COLUMNS, join_costs, match_costs, normalise_costs, read_cost_export
@@ -34,6 +36,7 @@ from .regions import (
 
 __all__ = [
     "BACKING_FINDINGS",
+    "CHANGE_KINDS",
     "CONTENTS_COLUMNS",
     "CONTENTS_COST_COLUMNS",
     "CONTENTS_COST_FLAGS",
@@ -42,6 +45,9 @@ __all__ = [
     "SEVERITY",
     "backing_exposure",
     "backing_findings",
+    "change_kind",
+    "change_kinds",
+    "changes_by_day",
     "contents",
     "contents_cost",
     "cost_drivers",

@@ -15,6 +15,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "assets": ("assets_cmd", "Fetch what registries hold (models, data, code) into tables."),
     "backing": ("backing_cmd", "Read the storage accounts and ACRs behind saved tables."),
+    "changes": ("changes_cmd", "Print who changed what: Resource Graph changes and lake diffs."),
     "demo": ("fetch_cmd", "Fetch the bundled sample from a local emulator (no Azure)."),
     "dictionary": ("flatten_cmd", "Print the data dictionary (tables, columns) as Markdown."),
     "diff": ("lake_cmd", "Print what changed between two snapshots of a lake."),

@@ -15,6 +15,8 @@ fleet), the way ARG does (see ``docs/fetch.md``):
 * paging: ``$top`` (1..1000, capped by ``page_size``), ``$skip`` (rows to skip first; a
   ``$skipToken`` overrides it) and an opaque ``$skipToken`` that is only valid with the same
   query and scopes;
+* ``resourcechanges`` queries: the change records of
+  :class:`~mlreg_frames.emulator.changesim.ChangeModel`, paged the same way;
 * ``resultFormat``: ``objectArray`` (the default: ``data`` is a list of row objects) or
   ``table`` (``data`` is ``{"columns": [{"name", "type"}], "rows": [[...]]}``);
 * throttling: ``x-ms-user-quota-remaining`` / ``-resets-after`` on every answer from a
@@ -53,6 +55,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .armsim import Answer, Fault
+from .changesim import ChangeModel
+from .graphrows import SUBSCRIPTIONS_TYPE, container_row, table_format
 
 if TYPE_CHECKING:
     from .armsim import ArmModel
@@ -70,22 +74,6 @@ DEFAULT_TENANT = "72f988bf-0000-4000-8000-00000000e0a1"
 
 _PATH = re.compile(r"^/providers/microsoft\.resourcegraph/resources/?$", re.I)
 _TYPE = "microsoft.machinelearningservices/registries"
-_SUBSCRIPTIONS_TYPE = "microsoft.resources/subscriptions"
-
-
-def _container_row(entry: dict[str, Any], tenant_id: str) -> dict[str, Any]:
-    """A Subscriptions - List entry as ARG's ``resourcecontainers`` row of it."""
-    sub = str(entry.get("subscriptionId", ""))
-    props = {k: entry[k] for k in ("state", "subscriptionPolicies", "authorizationSource")
-             if k in entry}  # fmt: skip
-    return {
-        "id": f"/subscriptions/{sub}",
-        "name": entry.get("displayName"),
-        "type": _SUBSCRIPTIONS_TYPE,
-        "tenantId": entry.get("tenantId", tenant_id),
-        "subscriptionId": sub,
-        "properties": props,
-    }
 
 
 _BACKING_TYPES = ("microsoft.storage/storageaccounts", "microsoft.containerregistry/registries")
@@ -135,22 +123,6 @@ def _hms(seconds: float) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-_COLUMN_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
-                 (dict, "object"), (list, "array"))  # fmt: skip
-
-
-def _table(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Rows in ARG's ``table`` result format: the columns once, then one list per row."""
-    names = list(dict.fromkeys(key for row in rows for key in row))
-
-    def kind(name: str) -> str:
-        value = next((row[name] for row in rows if row.get(name) is not None), None)
-        return next((label for cls, label in _COLUMN_TYPES if isinstance(value, cls)), "object")
-
-    columns = [{"name": name, "type": kind(name)} for name in names]
-    return {"columns": columns, "rows": [[row.get(name) for name in names] for row in rows]}
-
-
 class GraphModel:
     """Resource Graph over an :class:`~mlreg_frames.emulator.armsim.ArmModel`'s registries.
 
@@ -164,6 +136,9 @@ class GraphModel:
         page_size: the most rows per page, whatever ``$top`` asks (ARG's own cap is 1,000).
         scope_limit: the most subscriptions a tenant or management-group query may cover.
         tenant_id: ``tenantId`` of the rows; default: the first identity's tenant.
+
+    ``changes`` (a :class:`~mlreg_frames.emulator.changesim.ChangeModel`, made on first use)
+    answers queries over ``resourcechanges``; replace it to serve a constructed history.
     """
 
     def __init__(
@@ -191,6 +166,19 @@ class GraphModel:
         self._used = 0
         self.queries: list[Any] = []
         """Every ``QueryRequest`` body received (after auth and quota), for tests."""
+        self._changes: ChangeModel | None = None
+
+    @property
+    def changes(self) -> ChangeModel:
+        """The ``resourcechanges`` records served (generated from the model on first use)."""
+        with self._lock:
+            if self._changes is None:
+                self._changes = ChangeModel(self.model)
+            return self._changes
+
+    @changes.setter
+    def changes(self, value: ChangeModel) -> None:
+        self._changes = value
 
     def _first_tenant(self) -> str:
         for reg in self.model.registries:
@@ -326,15 +314,16 @@ class GraphModel:
     def _query(self, request: dict[str, Any], path: str) -> Answer:
         text = request.get("query")
         backing = isinstance(text, str) and any(t in text.lower() for t in _BACKING_TYPES)
-        containers = isinstance(text, str) and _SUBSCRIPTIONS_TYPE in text.lower()
+        containers = isinstance(text, str) and SUBSCRIPTIONS_TYPE in text.lower()
+        changes = isinstance(text, str) and text.lstrip().lower().startswith("resourcechanges")
         if not isinstance(text, str) or (
-            _TYPE not in text.lower() and not backing and not containers
+            _TYPE not in text.lower() and not backing and not containers and not changes
         ):
             return _error(
                 400,
                 "InvalidQuery",
-                "The emulator answers the registries, backing-accounts and subscriptions "
-                "queries only.",
+                "The emulator answers the registries, backing-accounts, subscriptions and "
+                "resourcechanges queries only.",
             )
         options = request.get("options") or {}
         result_format = options.get("resultFormat", "objectArray")
@@ -352,8 +341,10 @@ class GraphModel:
             return scoped
         scope, cut = scoped
         wanted = set(scope)
-        if containers:
-            rows = [_container_row(sub, self.tenant_id) for sub in self.model.subscriptions
+        if changes:
+            rows = self.changes.rows(text, wanted)
+        elif containers:
+            rows = [container_row(sub, self.tenant_id) for sub in self.model.subscriptions
                     if str(sub.get("subscriptionId", "")).lower() in wanted]  # fmt: skip
         elif backing:
             rows = self._backing_rows(text, wanted)
@@ -402,5 +393,5 @@ class GraphModel:
             state = json.dumps({"q": fingerprint, "skip": skip + size}).encode()
             body["$skipToken"] = base64.b64encode(state).decode()
         if result_format == "table":
-            body["data"] = _table(body["data"])
+            body["data"] = table_format(body["data"])
         return Answer(200, json.dumps(body).encode(), headers)

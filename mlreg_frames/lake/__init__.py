@@ -7,7 +7,8 @@ compacts and vacuums the tables, :mod:`.read` brings snapshots back, :mod:`.ledg
 cross-table commit, :mod:`.layout` declares the names, :mod:`.store` the storage,
 :mod:`.migrate` converts a lake of the old marker format, :mod:`.diff` compares two sets of
 tables (:func:`diff`), :mod:`.assetdiff` two sets of asset tables (:func:`diff_assets`) and
-:mod:`.snapdiff` two snapshots (:func:`diff_snapshots`). With ``append(..., backing=,
+:mod:`.snapdiff` two snapshots (:func:`diff_snapshots`), :mod:`.changelog` one change log
+of snapshot diffs and Resource Graph change records (:func:`changes`). With ``append(..., backing=,
 assets=)`` a snapshot also holds the accounts behind the registries and what they hold.
 
 Example::
@@ -20,6 +21,7 @@ Example::
 from __future__ import annotations
 
 from .assetdiff import ASSET_CHANGES, diff_assets
+from .changelog import GRAPH_CHANGES, changes, read_stored_changes, snapshot_changes
 from .diff import CHANGES, DIFF_COLUMNS, NATURAL_KEYS, diff
 from .health import unreadable_tables
 from .layout import (
@@ -43,6 +45,7 @@ __all__ = [
     "DEFAULT_REPAIR_AGE",
     "DEFAULT_RETENTION",
     "DIFF_COLUMNS",
+    "GRAPH_CHANGES",
     "LAYOUT",
     "LEDGER",
     "NATURAL_KEYS",
@@ -50,6 +53,7 @@ __all__ = [
     "SNAPSHOT_COLUMN",
     "SNAPSHOT_FORMAT",
     "append",
+    "changes",
     "diff",
     "diff_assets",
     "diff_snapshots",
@@ -59,7 +63,9 @@ __all__ = [
     "read",
     "read_assets",
     "read_backing",
+    "read_stored_changes",
     "repair",
+    "snapshot_changes",
     "snapshot_id",
     "snapshots",
     "unreadable_tables",

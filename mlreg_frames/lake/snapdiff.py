@@ -16,9 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+from .. import schema
 from ..errors import LakeError
+from ..flatten.changes import sort_changes
 from ..tables import RegistryTables
 from .assetdiff import diff_assets
+from .changelog import lake_rows
 from .diff import diff
 from .layout import SNAPSHOT_COLUMN
 from .read import committed, read, read_assets, resolve
@@ -42,6 +45,7 @@ def diff_snapshots(
     new: Any = "latest",
     *,
     assets: bool = True,
+    as_changes: bool = False,
     storage_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """What changed between two snapshots (default: the latest and the one before it).
@@ -53,6 +57,10 @@ def diff_snapshots(
     ``added``, ``removed``, ``archived``, ``unarchived``, ``unknown``: see
     :data:`~mlreg_frames.lake.ASSET_CHANGES`). ``attrs["assets"]`` is ``"compared"``, or a
     sentence saying why the assets were not compared.
+
+    With ``as_changes``, the registry changes come in the shape of the ``changes`` table
+    instead (``source = "lake"``, ``time`` the ``new`` snapshot's time, no author; see
+    :func:`mlreg_frames.lake.changes` for the whole log), and assets are not compared.
 
     Example::
 
@@ -83,6 +91,13 @@ def diff_snapshots(
     before = read(root, from_id, storage_options=storage_options)
     after = read(root, to_id, storage_options=storage_options)
     changes = diff(before, after)
+    if as_changes:
+        rows = sort_changes(schema.conform("changes", pd.DataFrame(
+            [{k: v for k, v in r.items() if k != "_from"}
+             for r in lake_rows(changes, to_id, from_id)],
+            columns=list(schema.CHANGES.column_names))))  # fmt: skip
+        rows.attrs.update({"from": from_id, "to": to_id})
+        return rows
     note = "not asked for (assets=False)"
     if assets:
         held_old = read_assets(root, from_id, storage_options=storage_options)

@@ -40,8 +40,10 @@ from .. import schema
 from ..assettables import AssetTables
 from ..errors import InvalidArgumentError, LakeError
 from ..flatten.backing import BackingTables
+from ..flatten.changes import ChangeSet
 from ..tables import SCHEMA_VERSION, RegistryTables, to_arrow
 from . import ledger as ledger_mod
+from .changelog import store_changes
 from .layout import (
     ABORTED,
     ASSET_LAKE_TABLES,
@@ -241,6 +243,7 @@ def append(
     *,
     backing: BackingTables | None = None,
     assets: AssetTables | None = None,
+    changes: ChangeSet | pd.DataFrame | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> str:
     """Write ``tables`` (the seven tables and ``fetch_errors``) as one new snapshot.
@@ -335,4 +338,6 @@ def append(
         with contextlib.suppress(Exception):
             _abort(store, [sid], writer)
         raise
+    if changes is not None:
+        store_changes(changes, root, sid, storage_options=storage_options)
     return sid

@@ -17,6 +17,7 @@ Example::
 
 from ._style import FINDING_LABELS, PE_COLORS, SEVERITY_COLORS
 from .backing import declared_vs_actual, declared_vs_actual_matrix
+from .changes import CHANGE_COLORS, change_timeline
 from .contents import AGE_BUCKETS, ASSET_COLORS, asset_age, assets_by_registry
 from .cost import cost_by_region, cost_by_registry
 from .dashboard import OVERVIEW_DPI, OVERVIEW_SIZE, overview, save_overview
@@ -32,6 +33,7 @@ from .inventory import (
 __all__ = [
     "AGE_BUCKETS",
     "ASSET_COLORS",
+    "CHANGE_COLORS",
     "FINDING_LABELS",
     "OVERVIEW_DPI",
     "OVERVIEW_SIZE",
@@ -39,6 +41,7 @@ __all__ = [
     "SEVERITY_COLORS",
     "asset_age",
     "assets_by_registry",
+    "change_timeline",
     "cost_by_region",
     "cost_by_registry",
     "created_over_time",

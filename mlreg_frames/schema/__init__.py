@@ -10,6 +10,7 @@ and this subpackage imports nothing of the package but :mod:`mlreg_frames.errors
 from __future__ import annotations
 
 from .assets import ASSET_TABLES, ASSET_TAGS, ASSET_TYPES, ASSET_VERSIONS, ASSETS
+from .changes import CHANGE_TYPES, CHANGES
 from .coltypes import Column, Kind, Table, arrow_type, pandas_dtype
 from .declared import (
     ACR,
@@ -46,6 +47,8 @@ __all__ = [
     "ASSET_TAGS",
     "ASSET_TYPES",
     "ASSET_VERSIONS",
+    "CHANGES",
+    "CHANGE_TYPES",
     "FETCH_ERRORS",
     "IDENTITIES",
     "OUTCOMES",

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from ..errors import SchemaError
 from .assets import ASSET_TABLES
+from .changes import CHANGES
 from .coltypes import Column, Kind, Table, arrow_type, pandas_dtype
 from .subscriptions import SUBSCRIPTIONS
 
@@ -322,7 +323,7 @@ holds (the two last are keyed by scope and subscription, not by registry)."""
 ASSET_SET: dict[str, Table] = {**ASSET_TABLES, FETCH_ERRORS.name: FETCH_ERRORS}
 """The asset tables plus ``fetch_errors``: everything an AssetTables holds."""
 
-_EVERY_TABLE: dict[str, Table] = {**ALL_TABLES, **ASSET_TABLES}
+_EVERY_TABLE: dict[str, Table] = {**ALL_TABLES, **ASSET_TABLES, CHANGES.name: CHANGES}
 
 
 def table(name: str) -> Table:

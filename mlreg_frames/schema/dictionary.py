@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from .assets import ASSET_TABLES
 from .backing import BACKING_TABLES
+from .changes import CHANGES
 from .coltypes import Table
 from .declared import ALL_TABLES, SNAPSHOT
 
@@ -40,7 +41,7 @@ def data_dictionary_markdown(tables: Iterable[Table] | None = None) -> str:
         f" column, `{SNAPSHOT.name}` ({SNAPSHOT.kind}): {SNAPSHOT.doc}",
         "",
     ]
-    every = [*ALL_TABLES.values(), *BACKING_TABLES.values(), *ASSET_TABLES.values()]
+    every = [*ALL_TABLES.values(), *BACKING_TABLES.values(), *ASSET_TABLES.values(), CHANGES]
     for table in tables if tables is not None else every:
         lines += [
             f"## `{table.name}`",
