@@ -46,7 +46,8 @@ CHILD_COLUMNS: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
 }  # fmt: skip
 """Per child tab: its table, the columns it shows (in order) and those shown as ids."""
 
-_HEADERS = {"is_primary": "home", "storage_account_name": "account", "acr_name": "registry",
+_HEADERS = {"location": "region", "is_primary": "home", "storage_account_name": "account",
+            "acr_name": "registry",
             "storage_account_type": "type", "allow_blob_public_access": "blob public access",
             "hns_enabled": "hierarchical namespace", "acr_sku": "SKU",
             "private_endpoint_id": "private endpoint", "subnet_id": "subnet",

@@ -172,12 +172,12 @@ class Explorer(widgets.VBox):
                 widgets.HBox(
                     [self.sort_by, self.sort_order, self.columns],
                     layout=widgets.Layout(flex_flow="row wrap"),
-                ),  # fmt: skip
+                ),
                 self.summary,
                 self.views,
                 widgets.HBox(
                     [self.picker, self.detail], layout=widgets.Layout(grid_gap="12px", width="100%")
-                ),  # fmt: skip
+                ),
             ],
             layout=widgets.Layout(width="100%", overflow="hidden"),
         )

@@ -42,8 +42,9 @@ def _notebook(folder: Path) -> Path:
     ]  # fmt: skip
     nb = {
         "cells": cells,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},  # fmt: skip
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -78,13 +79,14 @@ def main() -> int:
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
                "JUPYTERLAB_WORKSPACES_DIR": str(folder / "workspaces"),
                "JUPYTER_CONFIG_DIR": str(folder / "config")}  # fmt: skip
+        log = (folder / "server.log").open("wb")
         server = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
              f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
              f"--ServerApp.root_dir={folder}", "--LabApp.expose_app_in_browser=True",
              "--LabApp.news_url=", "--LabApp.check_for_updates_class="
              "jupyterlab.NeverCheckForUpdate"],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "wb"),
+            env=env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         try:
             base = f"http://127.0.0.1:{port}"
@@ -109,6 +111,7 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
+            log.close()
 
 
 if __name__ == "__main__":
