@@ -34,7 +34,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
 .PHONY: demo test test-lowest test-pythons test-py3.10 test-py3.13 lint lock lock-upgrade \
-	bench bench-lake fuzz install clean
+	bench bench-lake fuzz install clean check-explorer
 
 # --- installs ---------------------------------------------------------------------------------
 
@@ -81,6 +81,12 @@ $(VENVS)/lowest/.installed: $(UV) pyproject.toml $(REQ)/lowest.txt
 	$(call install_locked,$(@D)/bin/python,$(REQ)/lowest.txt)
 	touch $@
 
+# The browser check's venv: the test lock plus JupyterLab (requirements/browser.txt).
+$(VENVS)/browser/.installed: $(UV) pyproject.toml $(REQ)/browser.txt
+	$(UV) venv --quiet --clear --python $(BIN)/python $(@D)
+	$(call install_locked,$(@D)/bin/python,$(REQ)/browser.txt)
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -112,6 +118,12 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check mlreg_frames tests benchmarks
 	$(BIN)/ruff format --check mlreg_frames tests benchmarks
 	$(BIN)/mypy mlreg_frames
+
+# The explorer in a real browser: JupyterLab on 127.0.0.1 runs a notebook that explores the
+# sample, headless chromium (apt-get install chromium) presses notebook shortcuts with focus on
+# each control, clicks a sort, and saves screenshots in out/explorer-check (tests/browser/).
+check-explorer: $(VENVS)/browser/.installed node_modules/.installed
+	$(VENVS)/browser/bin/python tests/browser/check_explorer.py --out out/explorer-check
 
 # A long fuzz run of flatten (the test suite runs a few examples of the same tests).
 fuzz: $(BIN)/.installed
@@ -145,6 +157,8 @@ lock: $(UV)
 		--extra test pyproject.toml $(REQ)/build.in | sed -n 's/^\([A-Za-z0-9._-]*\)==.*/-P \1/p') \
 	&& $(UV_COMPILE) --python-platform linux --resolution lowest-direct $$direct \
 		--extra test pyproject.toml $(REQ)/build.in -o $(REQ)/lowest.txt
+	$(UV_COMPILE) --universal --extra test pyproject.toml $(REQ)/build.in $(REQ)/browser.in \
+		-c $(REQ)/test.txt -o $(REQ)/browser.txt
 
 lock-upgrade: LOCK_ARGS = --upgrade
 lock-upgrade: lock

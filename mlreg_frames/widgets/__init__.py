@@ -7,9 +7,13 @@ wide: the filters on top, and under them, side by side, the registries (as a tab
 chart in the next tab) and the detail of the registry picked in a searchable list.
 
 The filters (name search, subscription, region as home or as home-or-replica, SKU tier,
-public network access, finding severity) update the table, the chart and the list; picking a
-registry shows its summary, regions, storage, container registries, identities, private
-endpoints, tags, findings and, with a cost export, its costs.
+public network access, finding severity) update the table, the chart and the list; the table
+sorts by any column (names naturally: ``-150`` before ``-1481``), shows the columns picked,
+money with its currency and a totals row; picking a registry shows its summary (exposure,
+regions and SKU first), regions, storage, container registries, identities, private
+endpoints, tags, findings and, with their data, accounts, assets and costs. Blank values read
+"(not set)" everywhere. Keys typed in any control stay in the explorer (no notebook
+shortcut fires: ``D D`` does not delete its cell).
 
 Every control is an attribute, so code (and tests) can drive it::
 
@@ -32,20 +36,13 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised only without 
         name=exc.name,
     ) from exc
 
-from .explorer import (
-    ALL,
-    DETAIL_TABS,
-    HOME_ONLY,
-    HOME_OR_REPLICA,
-    NO_FINDINGS,
-    NOT_SET,
-    TABLE_COLUMNS,
-    Explorer,
-    explore,
-)
+from .explorer import ALL, DETAIL_TABS, HOME_ONLY, HOME_OR_REPLICA, Explorer, explore
+from .format import NOT_SET
+from .table import DEFAULT_COLUMNS, NO_FINDINGS, TABLE_COLUMNS
 
 __all__ = [
     "ALL",
+    "DEFAULT_COLUMNS",
     "DETAIL_TABS",
     "HOME_ONLY",
     "HOME_OR_REPLICA",
