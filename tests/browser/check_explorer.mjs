@@ -32,8 +32,11 @@ await page.waitForTimeout(1500);
 loaded = true;
 if (hostErrors.length) console.log(`     before the notebook ran, the host logged: ${hostErrors.join(' | ')}`);
 await page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
-await page.waitForSelector('.mlreg-explorer[data-lm-suppress-shortcuts]', { timeout: 120000 });
-await page.waitForFunction(() => document.querySelectorAll('.mlreg-explorer tbody tr').length > 5);
+await page.waitForFunction(() => document.querySelectorAll('.mlreg-explorer tbody tr').length > 5,
+  null, { timeout: 120000 });
+await page.waitForTimeout(500);
+check(await page.evaluate(() => !!document.querySelector('.mlreg-explorer[data-lm-suppress-shortcuts]')),
+  'the explorer carries its key guard');
 
 const state = () => page.evaluate(() => {
   const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
@@ -62,7 +65,7 @@ const controls = await page.evaluate(() => {
 let safe = 0;
 for (let i = 0; i < controls.length; i++) {
   const el = page.locator(`[data-check="${i}"]`);
-  if (!(await el.isVisible())) continue;
+  if (!(await el.count()) || !(await el.isVisible())) continue;
   const tag = await el.evaluate((e) => e.tagName);
   const value = tag === 'SELECT' ? await el.inputValue() : null;
   if (tag === 'SELECT') await el.focus();
@@ -71,8 +74,11 @@ for (let i = 0; i < controls.length; i++) {
   await page.keyboard.press('Escape');
   const now = await state();
   const ok = now.cells === before.cells && now.first === 'code' && now.explorer === 1;
-  if (!ok) check(false, `keys with focus on ${controls[i]} (${JSON.stringify(now)})`);
-  else safe += 1;
+  if (!ok) {
+    check(false, `keys with focus on ${controls[i]} (${JSON.stringify(now)})`);
+    break;  // the explorer is gone: nothing more to check
+  }
+  safe += 1;
   // arrows change a dropdown, text boxes keep what was typed: put the filters back
   if (tag === 'SELECT' && value !== null && (await el.inputValue()) !== value) {
     await el.selectOption(value);
@@ -80,6 +86,11 @@ for (let i = 0; i < controls.length; i++) {
   await el.evaluate((e) => { if (e.tagName === 'INPUT' && e.value) { e.value = '';
     e.dispatchEvent(new Event('input', { bubbles: true }));
     e.dispatchEvent(new Event('change', { bubbles: true })); } });
+}
+if (failures.length) {
+  await browser.close();
+  console.log(`FAILED: ${failures.length} failed checks`);
+  process.exit(1);
 }
 for (const tab of ['table', 'summary']) {
   await page.locator('.mlreg-explorer .lm-TabBar-tab', { hasText: new RegExp(`^${tab}$`) }).click();
