@@ -81,7 +81,7 @@ KEY_GUARD = (
     "r.addEventListener('focusin',function(e){e.target.setAttribute("
     "'data-lm-suppress-shortcuts','true');});"
     "['keydown','keypress','keyup'].forEach(function(t){r.addEventListener(t,"
-    "function(e){e.stopPropagation();});});}\">"
+    'function(e){e.stopPropagation();});});}">'
 )
 
 

@@ -51,6 +51,6 @@ def assets_html(ex: Any, registry_id: str) -> str:
     rows = rows.assign(last_modified_at=_day(rows["last_modified_at"]))
     listing = frame_html(
         rows[list(ASSET_COLUMNS)], empty="no assets", headers=ASSET_COLUMNS,
-        max_height=DETAIL_HEIGHT - 120, caption=f"{len(rows):,} assets",
+        max_height=DETAIL_HEIGHT - 120, caption=f"{len(rows):,} asset{'' if len(rows) == 1 else 's'}",
     )  # fmt: skip
     return summary + listing

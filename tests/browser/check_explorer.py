@@ -67,10 +67,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out/explorer-check", help="folder for screenshots")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
-    parser.add_argument("--app", choices=["lab", "notebook"], action="append",
-                        help="JupyterLab and/or Notebook 7 (default: both, one after the other)")
-    parser.add_argument("--unguarded", action="store_true",
-                        help="drop the explorer's key guard: the key checks should then FAIL")
+    parser.add_argument(
+        "--app",
+        choices=["lab", "notebook"],
+        action="append",
+        help="JupyterLab and/or Notebook 7 (default: both, one after the other)",
+    )
+    parser.add_argument(
+        "--unguarded",
+        action="store_true",
+        help="drop the explorer's key guard: the key checks should then FAIL",
+    )
     args = parser.parse_args()
     if not Path(args.chromium).exists():
         print("chromium not found: apt-get install chromium (or --chromium PATH)", file=sys.stderr)
