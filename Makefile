@@ -119,8 +119,8 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check mlreg_frames tests benchmarks
 	$(BIN)/mypy mlreg_frames
 
-# The explorer in a real browser: JupyterLab on 127.0.0.1 runs a notebook that explores the
-# sample, headless chromium (apt-get install chromium) presses notebook shortcuts with focus on
+# The explorer in a real browser: JupyterLab, then Notebook 7, on 127.0.0.1 run a notebook that
+# explores the sample, headless chromium (apt-get install chromium) presses notebook shortcuts with focus on
 # each control, clicks a sort, and saves screenshots in out/explorer-check (tests/browser/).
 check-explorer: $(VENVS)/browser/.installed node_modules/.installed
 	$(VENVS)/browser/bin/python tests/browser/check_explorer.py --out out/explorer-check

@@ -64,17 +64,22 @@ EXPLORER_CSS = (
 
 # Notebook hosts bind single keys (D D deletes a cell, M / R change its type, arrows move)
 # and skip them only when focus is in a text box. Dropdowns, lists, tabs and buttons are not
-# text boxes, so the explorer marks its own root: Lumino (JupyterLab, Notebook 7) matches no
-# shortcut for an event from inside an element with ``data-lm-suppress-shortcuts``, and key
-# events stop at the root, before any host listener further up (VS Code's webview forwards
-# keys from its document). A control's own keys (arrows in a list, typing) still work: only
-# propagation stops. ipywidgets.HTML runs no <script>, so the mark is set by the load handler
-# of a 1x1 image in the explorer's own (constant) HTML; nothing of the data is ever in it.
+# text boxes, so the explorer guards itself. Lumino (JupyterLab, Notebook 7) matches no shortcut
+# for a key event whose target carries ``data-lm-suppress-shortcuts``: the shortcuts' selectors
+# end in ``:focus``, which the focused control itself matches, so the mark must be on that
+# control; every element that takes focus inside the explorer gets it (on ``focusin``, before
+# any key). Key events also stop at the explorer's root, before any host listener further up
+# (JupyterLab listens on the document in the bubbling phase; VS Code's webview forwards keys
+# from its document). A control's own keys (arrows in a list, typing) still work: only the
+# shortcuts and the propagation stop. ipywidgets.HTML runs no <script>, so the guard is set up
+# by the load handler of a 1x1 image in the explorer's own constant HTML; no data is in it.
 KEY_GUARD = (
     "<img alt='' width='1' height='1' style='position:absolute;opacity:0' "
     "src='data:image/gif;base64,R0lGODlhAQABAAAAACwAAAAAAQABAAA=' "
     "onload=\"var r=this.closest('.mlreg-explorer');if(r&amp;&amp;!r.dataset.lmSuppressShortcuts)"
     "{r.dataset.lmSuppressShortcuts='true';"
+    "r.addEventListener('focusin',function(e){e.target.setAttribute("
+    "'data-lm-suppress-shortcuts','true');});"
     "['keydown','keypress','keyup'].forEach(function(t){r.addEventListener(t,"
     'function(e){e.stopPropagation();});});}">'
 )

@@ -49,8 +49,9 @@ def assets_html(ex: Any, registry_id: str) -> str:
     assets = ex.assets.assets
     rows = assets[assets["registry_id"] == registry_id].sort_values(["asset_type", "name"])
     rows = rows.assign(last_modified_at=_day(rows["last_modified_at"]))
+    count = f"{len(rows):,} asset{'' if len(rows) == 1 else 's'}"
     listing = frame_html(
         rows[list(ASSET_COLUMNS)], empty="no assets", headers=ASSET_COLUMNS,
-        max_height=DETAIL_HEIGHT - 120, caption=f"{len(rows):,} assets",
+        max_height=DETAIL_HEIGHT - 120, caption=count,
     )  # fmt: skip
     return summary + listing

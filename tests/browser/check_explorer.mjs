@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 
 const url = process.env.LAB_URL;
 const shots = process.env.SHOTS;
+const lab = (process.env.APP || 'lab') === 'lab';  // else Notebook 7: no file browser beside
 const failures = [];
 const check = (ok, what) => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
@@ -18,16 +19,24 @@ const browser = await chromium.launch({
 });
 const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
-page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+let loaded = false;  // errors of the host's own start-up are printed, not counted
+const hostErrors = [];
+page.on('pageerror', (e) => (loaded ? errors : hostErrors).push(`${e} ${(e.stack || '').split('\n')[1] || ''}`));
+page.on('console', (m) => { if (m.type() === 'error') (loaded ? errors : hostErrors).push(m.text()); });
 await page.goto(url);
 await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 120000 });
 await page.waitForFunction(() => window.jupyterapp && window.jupyterapp.shell.currentWidget
   && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel, null,
   { timeout: 120000 });
+await page.waitForTimeout(1500);
+loaded = true;
+if (hostErrors.length) console.log(`     before the notebook ran, the host logged: ${hostErrors.join(' | ')}`);
 await page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
-await page.waitForSelector('.mlreg-explorer[data-lm-suppress-shortcuts]', { timeout: 120000 });
-await page.waitForFunction(() => document.querySelectorAll('.mlreg-explorer tbody tr').length > 5);
+await page.waitForFunction(() => document.querySelectorAll('.mlreg-explorer tbody tr').length > 5,
+  null, { timeout: 120000 });
+await page.waitForTimeout(500);
+check(await page.evaluate(() => !!document.querySelector('.mlreg-explorer[data-lm-suppress-shortcuts]')),
+  'the explorer carries its key guard');
 
 const state = () => page.evaluate(() => {
   const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
@@ -56,7 +65,7 @@ const controls = await page.evaluate(() => {
 let safe = 0;
 for (let i = 0; i < controls.length; i++) {
   const el = page.locator(`[data-check="${i}"]`);
-  if (!(await el.isVisible())) continue;
+  if (!(await el.count()) || !(await el.isVisible())) continue;
   const tag = await el.evaluate((e) => e.tagName);
   const value = tag === 'SELECT' ? await el.inputValue() : null;
   if (tag === 'SELECT') await el.focus();
@@ -65,8 +74,11 @@ for (let i = 0; i < controls.length; i++) {
   await page.keyboard.press('Escape');
   const now = await state();
   const ok = now.cells === before.cells && now.first === 'code' && now.explorer === 1;
-  if (!ok) check(false, `keys with focus on ${controls[i]} (${JSON.stringify(now)})`);
-  else safe += 1;
+  if (!ok) {
+    check(false, `keys with focus on ${controls[i]} (${JSON.stringify(now)})`);
+    break;  // the explorer is gone: nothing more to check
+  }
+  safe += 1;
   // arrows change a dropdown, text boxes keep what was typed: put the filters back
   if (tag === 'SELECT' && value !== null && (await el.inputValue()) !== value) {
     await el.selectOption(value);
@@ -74,6 +86,11 @@ for (let i = 0; i < controls.length; i++) {
   await el.evaluate((e) => { if (e.tagName === 'INPUT' && e.value) { e.value = '';
     e.dispatchEvent(new Event('input', { bubbles: true }));
     e.dispatchEvent(new Event('change', { bubbles: true })); } });
+}
+if (failures.length) {
+  await browser.close();
+  console.log(`FAILED: ${failures.length} failed checks`);
+  process.exit(1);
 }
 for (const tab of ['table', 'summary']) {
   await page.locator('.mlreg-explorer .lm-TabBar-tab', { hasText: new RegExp(`^${tab}$`) }).click();
@@ -110,20 +127,26 @@ const column = (name) => page.evaluate((name) => {
   return [...table.querySelectorAll('tbody tr:not(.mlreg-total)')]
     .map((r) => r.children[at].textContent);
 }, name);
+// the kernel answers each change: poll until the table says so (or 20 s pass)
+const eventually = async (read, ok) => {
+  let value = await read();
+  for (let i = 0; i < 80 && !ok(value); i++) { await page.waitForTimeout(250); value = await read(); }
+  return value;
+};
+const descending = (v) => v.length > 5 && v.every((x, i) => i === 0 || v[i - 1] >= x);
 await selectByLabel('Sort by', 'cost');
-await selectByLabel('Sort by', 'cost');
-const orderBox = page.locator('.mlreg-explorer .widget-dropdown select').filter({ has: page.locator('option[value="descending"]') });
+const orderBox = page.locator('.mlreg-explorer .widget-dropdown select')
+  .filter({ has: page.locator('option[value="descending"]') });
 await orderBox.selectOption('descending');
-await page.waitForTimeout(800);
-const costs = (await column('cost')).map((v) => Number(v.replace(/,/g, '')));
-check(costs.length > 5 && costs.every((v, i) => i === 0 || costs[i - 1] >= v),
-  `sorted by cost, descending: ${costs.slice(0, 5).join(', ')} ...`);
+const readCosts = async () => (await column('cost')).map((v) => Number(v.replace(/,/g, '')));
+const costs = await eventually(readCosts, descending);
+check(descending(costs), `sorted by cost, descending: ${costs.slice(0, 5).join(', ')} ...`);
 await orderBox.selectOption('ascending');
 await selectByLabel('Sort by', 'name');
-await page.waitForTimeout(800);
-const names = await column('name');
-const natural = [...names].sort((a, b) => a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' }));
-check(JSON.stringify(names) === JSON.stringify(natural), `sorted by name: ${names.slice(0, 4).join(', ')} ...`);
+const natural = (v) => JSON.stringify(v) === JSON.stringify([...v].sort(
+  (a, b) => a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' })));
+const names = await eventually(() => column('name'), natural);
+check(natural(names), `sorted by name, natural order: ${names.slice(0, 4).join(', ')} ...`);
 
 // layout: which headers are inside the table's visible box, at each size
 const measure = () => page.evaluate(() => {
@@ -140,11 +163,13 @@ const measure = () => page.evaluate(() => {
 });
 for (const [w, h] of [[1440, 900], [1920, 1080]]) {
   await page.setViewportSize({ width: w, height: h });
-  for (const browserOpen of [true, false]) {
-    await page.evaluate((open) => {
-      const shell = window.jupyterapp.shell;
-      if (open) shell.activateById('filebrowser'); else shell.collapseLeft();
-    }, browserOpen);
+  for (const browserOpen of lab ? [true, false] : [false]) {
+    if (lab) {
+      await page.evaluate((open) => {
+        const shell = window.jupyterapp.shell;
+        if (open) shell.activateById('filebrowser'); else shell.collapseLeft();
+      }, browserOpen);
+    }
     await page.waitForTimeout(700);
     const m = await measure();
     const name = `explorer-${w}x${h}-filebrowser-${browserOpen ? 'open' : 'closed'}.png`;

@@ -26,17 +26,21 @@ SAMPLE = ROOT / "data" / "sample"
 
 SOURCE = """\
 import mlreg_frames as mf
-sample = {sample!r}
+{unguard}sample = {sample!r}
 tables = mf.flatten(mf.read_pages(sample))
 assets = mf.flatten_assets(sample + "/_assets.ndjson")
 ex = mf.explore(tables, sample + "/costs.csv", assets=assets)
 ex"""
 
 
-def _notebook(folder: Path) -> Path:
+# --unguarded: the explorer without its key guard, to see the check catch what it guards against
+UNGUARD = 'import mlreg_frames.widgets.explorer as unguarded\nunguarded.KEY_GUARD = ""\n'
+
+
+def _notebook(folder: Path, unguarded: bool) -> Path:
     cells = [
         {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-         "source": SOURCE.format(sample=str(SAMPLE))},
+         "source": SOURCE.format(sample=str(SAMPLE), unguard=UNGUARD if unguarded else "")},
         {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
          "source": "probe = 1  # the check turns this cell into Markdown: shortcuts do work"},
     ]  # fmt: skip
@@ -63,6 +67,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out/explorer-check", help="folder for screenshots")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    parser.add_argument(
+        "--app",
+        choices=["lab", "notebook"],
+        action="append",
+        help="JupyterLab and/or Notebook 7 (default: both, one after the other)",
+    )
+    parser.add_argument(
+        "--unguarded",
+        action="store_true",
+        help="drop the explorer's key guard: the key checks should then FAIL",
+    )
     args = parser.parse_args()
     if not Path(args.chromium).exists():
         print("chromium not found: apt-get install chromium (or --chromium PATH)", file=sys.stderr)
@@ -72,20 +87,34 @@ def main() -> int:
         return 2
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    status = 0
+    for app in args.app or ["lab", "notebook"]:
+        print(f"--- {'JupyterLab' if app == 'lab' else 'Notebook 7'}", flush=True)
+        status = max(status, _check(app, args.chromium, out / app, args.unguarded))
+    return status
+
+
+def _check(app: str, chromium: str, out: Path, unguarded: bool) -> int:
+    out.mkdir(parents=True, exist_ok=True)
     port, token = _free_port(), secrets.token_hex(16)
+    module, page = ("jupyterlab", "lab/tree") if app == "lab" else ("notebook", "notebooks")
     with tempfile.TemporaryDirectory(prefix="explorer-check-") as tmp:
         folder = Path(tmp)
-        _notebook(folder)
+        _notebook(folder, unguarded)
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
                "JUPYTERLAB_WORKSPACES_DIR": str(folder / "workspaces"),
                "JUPYTER_CONFIG_DIR": str(folder / "config")}  # fmt: skip
         log = (folder / "server.log").open("wb")
         server = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+            [sys.executable, "-m", module, "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
              f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
              f"--ServerApp.root_dir={folder}", "--LabApp.expose_app_in_browser=True",
              "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-             "jupyterlab.NeverCheckForUpdate"],
+             "jupyterlab.NeverCheckForUpdate"] if app == "lab" else
+            [sys.executable, "-m", module, "--no-browser", "--allow-root",
+             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}",
+             "--JupyterNotebookApp.expose_app_in_browser=True"],
             env=env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         try:
@@ -102,8 +131,8 @@ def main() -> int:
             driver = Path(__file__).with_name("check_explorer.mjs")
             run = subprocess.run(
                 ["node", str(driver)],
-                env={**env, "LAB_URL": f"{base}/lab/tree/explorer-check.ipynb?token={token}",
-                     "SHOTS": str(out), "CHROMIUM": args.chromium,
+                env={**env, "LAB_URL": f"{base}/{page}/explorer-check.ipynb?token={token}",
+                     "SHOTS": str(out), "CHROMIUM": chromium, "APP": app,
                      "NODE_PATH": str(ROOT / "node_modules")},
                 cwd=ROOT, check=False,
             )  # fmt: skip
