@@ -156,3 +156,17 @@ def test_the_worker_path_is_taken_in_a_threaded_process(tmp_path: Path) -> None:
     assert f"in {processes} processes" in logged[0], logged
     runs = int(logged[1].split("flattened ")[1].split()[0])
     assert f"({runs} runs by {processes} workers)" in logged[1], logged
+
+
+def test_no_worker_can_start_so_the_caller_walks_everything(
+    tmp_path: Path, every_run_in_a_worker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fleet_pages(tmp_path, 30, 5)
+
+    def cannot_start(stderr):
+        raise FileNotFoundError("no interpreter")
+
+    monkeypatch.setattr(pool, "_start_worker", cannot_start)
+    assert mf.flatten(mf.read_pages(tmp_path), workers=2) == mf.flatten(
+        mf.read_pages(tmp_path), workers=1
+    )

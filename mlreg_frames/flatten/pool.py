@@ -215,12 +215,17 @@ def run(
     try:
         for i in range(max(1, processes - 1) if PARENT_WALKS else processes):
             stderr_path = os.path.join(tmp, f"worker{i}.stderr")
-            with open(stderr_path, "wb") as stderr:
-                procs.append(_start_worker(stderr))
+            try:
+                with open(stderr_path, "wb") as stderr:
+                    procs.append(_start_worker(stderr))
+            except OSError as exc:  # no interpreter to start: walk here instead
+                log.debug("could not start a flatten worker (%s); walking here", exc)
+                break
             thread = threading.Thread(target=state.feed, args=(procs[-1], stderr_path), daemon=True)
             thread.start()
             threads.append(thread)
-        while PARENT_WALKS and (index := state.take()) is not None:
+        walks_here = PARENT_WALKS or not procs
+        while walks_here and (index := state.take()) is not None:
             chunk, offset = chunks[index]
             try:
                 state.results[index] = walk(chunk, offset, strict)
@@ -239,7 +244,7 @@ def run(
         raise min(state.failures, key=lambda failure: failure[0])[1]
     log.debug(
         "flattened %d runs of page files in %d processes (%d runs by %d workers)",
-        len(chunks), len(procs) + PARENT_WALKS, state.by_worker, len(procs),
+        len(chunks), len(procs) + walks_here, state.by_worker, len(procs),
     )  # fmt: skip
     results = [result for result in state.results if result is not None]
     assert len(results) == len(chunks)
