@@ -61,7 +61,11 @@ def plural(n: int, word: str) -> str:
     >>> plural(1, "request"), plural(3, "request")
     ('1 request', '3 requests')
     """
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    if n == 1:
+        return f"{n} {word}"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return f"{n:,} {word[:-1]}ies"
+    return f"{n:,} {word}s"
 
 
 def wrap(text: str, width: int = COLUMNS) -> str:

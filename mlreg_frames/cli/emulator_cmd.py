@@ -11,6 +11,7 @@ from ..emulator.server import ArmEmulator
 from ..sources.auth import is_loopback
 from ._base import handle_errors, main
 from ._options import COUNT, PORT_OR_ANY, FiniteFloat, NonEmpty
+from ._text import plural
 
 __all__ = ["emulator_command"]
 
@@ -85,8 +86,8 @@ def emulator_command(
             err=True,
         )
     click.echo(
-        f"ARM emulator on {arm.endpoint} ({len(arm.registries)} registries, "
-        f"{len(arm.subscriptions)} subscriptions); Ctrl-C stops it"
+        f"ARM emulator on {arm.endpoint} ({plural(len(arm.registries), 'registry')}, "
+        f"{plural(len(arm.subscriptions), 'subscription')}); Ctrl-C stops it"
     )
     # no Azure sign-in against the emulator: --token-env takes any token (or the --token)
     value = "'<the --token>'" if token else "x"
