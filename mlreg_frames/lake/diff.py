@@ -17,7 +17,9 @@ table              a row is the same row when it has the same...
 =================  ===========================================================
 
 ``subscriptions`` are compared only when both sides have some: an older lake or pages
-without ``_subscriptions.json`` have none, which means "not known", not "all removed".
+without ``_subscriptions.json`` have none, which means "not known", not "all removed". Their
+``outcome`` (what that run's fetch did) and ``listed`` describe the run, not the estate, and
+are not compared: a truncated fetch shows as ``unfetched`` registries, not as a change.
 
 ARM ids and locations are compared case-insensitively (ARM ids are), list positions are not
 compared at all, and ``extra`` (payload keys the schema does not model) is compared as JSON,
@@ -211,9 +213,12 @@ def _row_json(row: pd.Series, fields: list[str], suffix: str, table: schema.Tabl
     return json.dumps(values, sort_keys=True, ensure_ascii=False)
 
 
-def _table_changes(name: str, old: pd.DataFrame, new: pd.DataFrame) -> list[dict[str, Any]]:
+def _table_changes(
+    name: str, old: pd.DataFrame, new: pd.DataFrame, ignore: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     table = schema.ALL_TABLES[name]
-    fields = [c for c in table.column_names if c != "registry_id" and c not in _INDEX_COLUMNS]
+    skip = {"registry_id", *_INDEX_COLUMNS, *ignore}
+    fields = [c for c in table.column_names if c not in skip]
     on = ["registry_id"] if name == "registries" else ["registry_id", "_key"]
     merged = old.merge(new, how="outer", on=on, suffixes=("_old", "_new"), indicator=True)
     rows: list[dict[str, Any]] = []
@@ -305,6 +310,10 @@ def _names(*sides: RegistryTables) -> dict[str, str]:
     return names
 
 
+_RUN_COLUMNS = ("outcome", "listed")
+"""Columns of ``subscriptions`` that describe one fetch, not the subscription."""
+
+
 def _subscription_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[dict[str, Any]]:
     """Changes of the ``subscriptions`` table, keyed by ``subscription_id`` (no registry)."""
     if old.empty or new.empty:
@@ -317,7 +326,7 @@ def _subscription_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[dict[str
         out["_key"] = out["subscription_id"].str.lower()
         out["registry_id"] = ""  # one group: the table is not per registry
         sides.append(out.dropna(subset=["_key"]).drop_duplicates("_key", keep="last"))
-    rows = _table_changes("subscriptions", sides[0], sides[1])
+    rows = _table_changes("subscriptions", sides[0], sides[1], ignore=_RUN_COLUMNS)
     for row in rows:
         row["registry_id"] = None
     return rows
