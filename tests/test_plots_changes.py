@@ -76,3 +76,25 @@ def test_the_changes_tab_is_compact_and_newest_first(changes: pd.DataFrame) -> N
     assert image.value[:4] == b"\x89PNG"
     nothing = changes_tab(changes, "/subscriptions/x/no-such-registry")
     assert "no changes recorded" in nothing.children[1].value
+
+
+def test_the_explorer_shows_a_registry_s_changes_in_its_changes_tab(
+    changes: pd.DataFrame,
+) -> None:
+    import base64
+
+    import mlreg_frames as mf
+
+    from .helpers import SAMPLE
+
+    tables = mf.flatten(mf.read_pages(SAMPLE))
+    rid = _busiest(changes)
+    ex = mf.explore(tables, changes=changes)
+    assert "changes" in ex.detail_views
+    ex.show_registry(rid)
+    view = ex.detail_views["changes"].value
+    mine = changes[changes["registry_id"] == rid]
+    assert f"<b>{len(mine)}</b> changed properties" in view
+    png = view.split("data:image/png;base64,", 1)[1].split('"', 1)[0]
+    assert base64.b64decode(png)[:4] == b"\x89PNG"
+    assert "changes" not in mf.explore(tables).detail_views  # only with a change log

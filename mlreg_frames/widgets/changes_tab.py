@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 
@@ -23,7 +24,11 @@ from matplotlib.figure import Figure
 from .. import plots
 from ._html import DETAIL_HEIGHT, frame_html
 
-__all__ = ["CHANGE_COLUMNS", "changes_tab", "compact_changes"]
+__all__ = ["CHANGE_COLUMNS", "TIMELINE_DPI", "changes_html", "changes_tab", "compact_changes"]
+
+TIMELINE_DPI = 100
+"""The timeline is drawn at this dpi and shown 1:1 (7 x 2.8 in: 700 x 280 px), so its 9 pt
+labels are 12.5 px on screen."""
 
 CHANGE_COLUMNS = ("when", "change", "resource", "property", "old", "new", "by", "source")
 """The columns of the tab's table."""
@@ -64,6 +69,41 @@ def compact_changes(changes: pd.DataFrame, registry_id: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _summary(shown: pd.DataFrame, registry_id: str) -> str:
+    sources = shown["source"].value_counts().to_dict()
+    where = ", ".join(f"{n} from {s}" for s, n in sorted(sources.items()))
+    name = html.escape(registry_id.rsplit("/", 1)[-1])
+    return f"<b>{len(shown)}</b> changed properties of <b>{name}</b>" + (
+        f" ({where}), newest first" if where else ""
+    )
+
+
+def _timeline_png(changes: pd.DataFrame, registry_id: str) -> bytes:
+    fig = Figure(figsize=(7.0, 2.8), layout="constrained")
+    plots.change_timeline(changes, registry_id.lower(), fig.subplots())
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=TIMELINE_DPI)
+    return buffer.getvalue()
+
+
+def changes_html(changes: pd.DataFrame, registry_id: str) -> str:
+    """The tab as one HTML string (summary, table, timeline as an inline PNG), the form the
+    explorer's detail tabs take (``mf.explore(tables, changes=...)``).
+
+    Example::
+
+        >>> from mlreg_frames import schema
+        >>> "no changes recorded" in changes_html(schema.empty_frame("changes"), "r")
+        True
+    """
+    shown = compact_changes(changes, registry_id)
+    table = frame_html(shown, empty="no changes recorded for this registry",
+                       max_height=DETAIL_HEIGHT // 2)  # fmt: skip
+    png = base64.b64encode(_timeline_png(changes, registry_id)).decode("ascii")
+    image = f'<img alt="changes per day" style="max-width:100%" src="data:image/png;base64,{png}">'
+    return f"<div>{_summary(shown, registry_id)}</div>{table}{image}"
+
+
 def changes_tab(changes: pd.DataFrame, registry_id: str) -> widgets.Widget:
     """A widget with one registry's changes: a summary line, the table and the timeline.
 
@@ -76,19 +116,9 @@ def changes_tab(changes: pd.DataFrame, registry_id: str) -> widgets.Widget:
         the timeline (a PNG ``Image``).
     """
     shown = compact_changes(changes, registry_id)
-    sources = shown["source"].value_counts().to_dict()
-    where = ", ".join(f"{n} from {s}" for s, n in sorted(sources.items()))
-    name = html.escape(registry_id.rsplit("/", 1)[-1])
-    summary = widgets.HTML(
-        f"<b>{len(shown)}</b> changed properties of <b>{name}</b>"
-        + (f" ({where}), newest first" if where else "")
-    )
+    summary = widgets.HTML(_summary(shown, registry_id))
     table = widgets.HTML(frame_html(shown, empty="no changes recorded for this registry",
                                     max_height=DETAIL_HEIGHT // 2))  # fmt: skip
-    fig = Figure(figsize=(7.0, 2.8), layout="constrained")
-    plots.change_timeline(changes, registry_id.lower(), fig.subplots())
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    image = widgets.Image(value=buffer.getvalue(), format="png",
+    image = widgets.Image(value=_timeline_png(changes, registry_id), format="png",
                           layout=widgets.Layout(max_width="100%"))  # fmt: skip
     return widgets.VBox([summary, table, image])

@@ -15,9 +15,11 @@ from .. import analysis, plots
 from ..analysis.costs import join_costs
 from ..assettables import AssetTables
 from ..flatten.backing import BackingTables
+from ..flatten.changes import ChangeSet
 from ..tables import RegistryTables
 from ._html import EXPLORER_CSS, KEY_GUARD
 from .assets_tab import assets_html
+from .changes_tab import changes_html
 from .detail import DETAIL_BUILDERS, Builder, accounts_html, costs_html
 from .filters import ALL, _known_names, _matches, _options, _subscription_labels
 from .format import header
@@ -90,11 +92,13 @@ class Explorer(widgets.VBox):
         subscription_names: Mapping[str, str] | None = None,
         backing: BackingTables | None = None,
         assets: AssetTables | None = None,
+        changes: pd.DataFrame | None = None,
         tabs: Sequence[tuple[str, Builder]] = (),
     ):
         self.tables = tables
         self.backing = backing
         self.assets = assets
+        self.changes = changes
         self.findings = analysis.exposure(tables, backing)
         self.accounts = None if backing is None else analysis.backing_exposure(tables, backing)
         self.contents = None if assets is None else analysis.contents(tables, assets)
@@ -116,6 +120,7 @@ class Explorer(widgets.VBox):
             *([("accounts", accounts_html)] if backing is not None else []),
             *([("assets", assets_html)] if assets is not None else []),
             *([("costs", costs_html)] if costs is not None else []),
+            *([("changes", _changes_tab)] if changes is not None else []),
             *tabs,
         ]  # fmt: skip
         self.detail_views = {title: widgets.HTML() for title, _ in self._tabs}
@@ -295,6 +300,10 @@ class Explorer(widgets.VBox):
                 build(self, registry_id)  # fmt: skip
 
 
+def _changes_tab(ex: Explorer, registry_id: str) -> str:
+    return changes_html(ex.changes if ex.changes is not None else pd.DataFrame(), registry_id)
+
+
 def _summary_tab(ex: Explorer, registry_id: str) -> str:
     reg = ex.tables.registries
     rows = reg[reg["registry_id"] == registry_id]
@@ -320,6 +329,7 @@ def explore(
     subscription_names: Mapping[str, str] | None = None,
     backing: BackingTables | None = None,
     assets: AssetTables | None = None,
+    changes: pd.DataFrame | ChangeSet | None = None,
     tabs: Sequence[tuple[str, Builder]] = (),
 ) -> Explorer:
     """An interactive explorer of ``tables``: filters, a sortable table, a chart and details.
@@ -339,6 +349,9 @@ def explore(
         assets: the registries' asset tables (``mf.flatten_assets`` / ``mf.fetch_assets``):
             adds an ``assets`` tab (per type: containers, versions, archived, newest, oldest,
             last publisher; and a list of the registry's assets).
+        changes: a change log (:func:`mlreg_frames.changes`, or the ``changes`` of
+            :func:`mlreg_frames.fetch_changes`): adds a ``changes`` tab (the registry's
+            changes newest first, and its timeline by day and kind).
         tabs: more detail tabs, ``(title, builder)`` pairs; ``builder(explorer, registry_id)``
             returns the tab's HTML.
 
@@ -347,11 +360,13 @@ def explore(
         >>> ex = explore(tables, "data/sample/costs.csv")   # doctest: +SKIP
         >>> ex.sort_by.value = "cost"                        # doctest: +SKIP
     """
+    if isinstance(changes, ChangeSet):
+        changes = changes.changes
     joined = None
     if costs is not None:
         is_joined = isinstance(costs, pd.DataFrame) and "matched" in costs.columns
         joined = costs if is_joined else join_costs(tables, costs)
     return Explorer(
         tables, joined, max_rows=max_rows, subscription_names=subscription_names,
-        backing=backing, assets=assets, tabs=tabs,
+        backing=backing, assets=assets, changes=changes, tabs=tabs,
     )  # fmt: skip
