@@ -17,7 +17,9 @@ table              a row is the same row when it has the same...
 =================  ===========================================================
 
 ``subscriptions`` are compared only when both sides have some: an older lake or pages
-without ``_subscriptions.json`` have none, which means "not known", not "all removed".
+without ``_subscriptions.json`` have none, which means "not known", not "all removed". Their
+``outcome`` (what the fetch did) is not compared: a failed or truncated fetch shows as
+``unfetched`` registries instead.
 
 ARM ids and locations are compared case-insensitively (ARM ids are), list positions are not
 compared at all, and ``extra`` (payload keys the schema does not model) is compared as JSON,
@@ -301,6 +303,7 @@ def _subscription_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[dict[str
         out = pd.DataFrame(_texts(frame, table), index=frame.index)
         out["_key"] = out["subscription_id"].str.lower()
         out["registry_id"] = ""  # one group: the table is not per registry
+        out["outcome"] = None  # what a fetch did, not the subscription: see `unfetched`
         sides.append(out.dropna(subset=["_key"]).drop_duplicates("_key", keep="last"))
     rows = _table_changes("subscriptions", sides[0], sides[1])
     for row in rows:
