@@ -18,8 +18,8 @@ table              a row is the same row when it has the same...
 
 ``subscriptions`` are compared only when both sides have some: an older lake or pages
 without ``_subscriptions.json`` have none, which means "not known", not "all removed". Their
-``outcome`` (what that run's fetch did) and ``listed`` describe the run, not the estate, and
-are not compared: a truncated fetch shows as ``unfetched`` registries, not as a change.
+``outcome`` (what that run's fetch did) describes the run, not the estate, and is not
+compared: a truncated fetch shows as ``unfetched`` registries, not as a change.
 
 ARM ids and locations are compared case-insensitively (ARM ids are), list positions are not
 compared at all, and ``extra`` (payload keys the schema does not model) is compared as JSON,
@@ -310,7 +310,7 @@ def _names(*sides: RegistryTables) -> dict[str, str]:
     return names
 
 
-_RUN_COLUMNS = ("outcome", "listed")
+_RUN_COLUMNS = ("outcome",)
 """Columns of ``subscriptions`` that describe one fetch, not the subscription."""
 
 
