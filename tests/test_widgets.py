@@ -361,7 +361,7 @@ def test_summary_leads_with_exposure_regions_and_sku(ex):
     sku = dict(row for row in blocks[2]["rows"])
     assert sku["SKU tier"] == mw.NOT_SET  # blank: said, not dropped
     rest = dict(row for row in blocks[-1]["rows"])
-    assert rest["arm id"] == registry_id("gamma")
+    assert rest["ARM id"] == registry_id("gamma")
     assert "registry id" not in rest  # the same id twice: shown once
     fields = [k for b in blocks for k, _ in b["rows"]]
     assert len(fields) == len(set(fields))

@@ -54,9 +54,21 @@ HEADERS = {
 _DIGITS = re.compile(r"(\d+)")
 
 
+_ACRONYMS = {"sku": "SKU", "acr": "ACR", "arm": "ARM", "id": "id", "pe": "PE", "url": "URL"}
+
+
 def header(column: str) -> str:
-    """The human header of ``column``: :data:`HEADERS`, else the name with spaces."""
-    return HEADERS.get(column, column.replace("_", " "))
+    """The human header of ``column``: :data:`HEADERS`, else the name with spaces (acronyms
+    such as SKU and ACR in capitals).
+
+    Example::
+
+        >>> header("sku_capacity"), header("public_network_access")
+        ('SKU capacity', 'public network access')
+    """
+    if column in HEADERS:
+        return HEADERS[column]
+    return " ".join(_ACRONYMS.get(word, word) for word in column.split("_"))
 
 
 def is_blank(value: Any) -> bool:
